@@ -1,0 +1,80 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using Tbptt.Models;
+using Tbptt.Numerics;
+
+namespace Tbptt.Engine;
+
+/// <summary>
+/// PyTorch's RNN (Elman) cell: h' = f(W_ih x + b_ih + W_hh h + b_hh), f ∈ {tanh, relu, identity}.
+/// f' is taken from the output (1 − h'², [h' &gt; 0], 1), so no pre-activation is stored.
+/// </summary>
+public sealed class ElmanLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly Nonlinearity _f;
+    private readonly T[] _bias;
+
+    public ElmanLayer(RecurrentLayerSlices slices, int inputSize, int hidden, int batch, Nonlinearity f)
+        : base(slices, inputSize, hidden, 1, batch)
+    {
+        _f = f;
+        _bias = new T[hidden];
+    }
+
+    protected override void GrowExtra(int capacity) { }
+
+    public override void Forward(ReadOnlySpan<T> x, int s0, int n, ParameterSet<T> p)
+    {
+        int hd = Hidden, bh = Batch * hd;
+        // Pre-activations of every step's input side at once, written straight into H[s0+1..]
+        Blas.Gemm(false, true, n * Batch, hd, InputSize, T.One, x.Slice(s0 * Batch * InputSize, n * Batch * InputSize),
+            InputSize, p.Values(Slices.WeightIh), InputSize, T.Zero, H.AsSpan((s0 + 1) * bh, n * bh), hd);
+        TensorPrimitives.Add(p.Values(Slices.BiasIh), p.Values(Slices.BiasHh), _bias);
+        var whh = p.Values(Slices.WeightHh);
+        for (int j = s0; j < s0 + n; j++)
+        {
+            var h = H.AsSpan((j + 1) * bh, bh);
+            Blas.Gemm(false, true, Batch, hd, hd, T.One, H.AsSpan(j * bh, bh), hd, whh, hd, T.One, h, hd);
+            for (int b = 0; b < Batch; b++)
+            {
+                var row = h.Slice(b * hd, hd);
+                TensorPrimitives.Add(row, _bias, row);
+                switch (_f)
+                {
+                    case Nonlinearity.Tanh: TensorPrimitives.Tanh(row, row); break;
+                    case Nonlinearity.Relu: TensorPrimitives.Max(row, T.Zero, row); break;
+                }
+            }
+        }
+    }
+
+    public override void Backward(ReadOnlySpan<T> x, Span<T> dx, int w0, int n, ParameterSet<T> p, Span<T> stateGrad)
+    {
+        int hd = Hidden, bh = Batch * hd;
+        var dh = Dh.AsSpan();
+        dh.Clear();
+        var whh = p.Values(Slices.WeightHh);
+        for (int j = w0 + n - 1; j >= w0; j--)
+        {
+            var dPre = DGates.AsSpan(j * bh, bh);
+            TensorPrimitives.Add(dh, DHin.AsSpan(j * bh, bh), dPre);
+            var h = H.AsSpan((j + 1) * bh, bh);
+            switch (_f)
+            {
+                case Nonlinearity.Tanh:
+                    for (int u = 0; u < bh; u++) dPre[u] *= T.One - h[u] * h[u];
+                    break;
+                case Nonlinearity.Relu:
+                    for (int u = 0; u < bh; u++) if (h[u] <= T.Zero) dPre[u] = T.Zero;
+                    break;
+            }
+            if (j > w0 || !stateGrad.IsEmpty)
+            {
+                Blas.Gemm(false, false, Batch, hd, hd, T.One, dPre, hd, whh, hd, T.Zero, dh, hd);
+                if (!stateGrad.IsEmpty)
+                    dh.CopyTo(stateGrad.Slice((j - w0) * bh, bh));
+            }
+        }
+        WindowWeightGradients(x, dx, w0, n, p, DGates, DGates);
+    }
+}

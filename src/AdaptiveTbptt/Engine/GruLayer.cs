@@ -1,0 +1,122 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using Tbptt.Models;
+using Tbptt.Numerics;
+
+namespace Tbptt.Engine;
+
+/// <summary>
+/// PyTorch's GRU, gates r, z, n:
+/// r = σ(W_ir x + b_ir + W_hr h + b_hr), z = σ(W_iz x + b_iz + W_hz h + b_hz),
+/// n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), h' = (1 − z) ⊙ n + z ⊙ h.
+/// </summary>
+/// <remarks>
+/// The reset gate multiplies the hidden projection <em>after</em> its bias, so the n block of the hidden-side
+/// gradient differs from the input side (dn·r instead of dn): backward keeps both, and the hidden projection
+/// of n is stored per step.
+/// </remarks>
+public sealed class GruLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private T[] _hn = [];        // [cap, B, Hd] W_hn h + b_hn of each step
+    private T[] _dGatesHh = [];  // [cap, B, 3Hd] hidden-side pre-activation gradients
+    private readonly T[] _gh;    // [B, 3Hd] hidden projection of one step
+
+    public GruLayer(RecurrentLayerSlices slices, int inputSize, int hidden, int batch)
+        : base(slices, inputSize, hidden, 3, batch)
+    {
+        _gh = new T[batch * 3 * hidden];
+    }
+
+    protected override void GrowExtra(int capacity)
+    {
+        _hn = Grow(_hn, capacity * Batch * Hidden);
+        _dGatesHh = Grow(_dGatesHh, capacity * Batch * GateWidth);
+    }
+
+    public override void Forward(ReadOnlySpan<T> x, int s0, int n, ParameterSet<T> p)
+    {
+        int hd = Hidden, g3 = GateWidth, bh = Batch * hd, bg = Batch * g3;
+        // gates[s0..] (n·B × 3Hd) = X · W_ihᵀ, the input side of every step at once
+        Blas.Gemm(false, true, n * Batch, g3, InputSize, T.One, x.Slice(s0 * Batch * InputSize, n * Batch * InputSize),
+            InputSize, p.Values(Slices.WeightIh), InputSize, T.Zero, Gates.AsSpan(s0 * bg, n * bg), g3);
+        var bih = p.Values(Slices.BiasIh);
+        var bhh = p.Values(Slices.BiasHh);
+        var whh = p.Values(Slices.WeightHh);
+        var gh = _gh.AsSpan();
+        for (int j = s0; j < s0 + n; j++)
+        {
+            var gates = Gates.AsSpan(j * bg, bg);
+            var hPrev = H.AsSpan(j * bh, bh);
+            // gh (B × 3Hd) = h_j · W_hhᵀ
+            Blas.Gemm(false, true, Batch, g3, hd, T.One, hPrev, hd, whh, hd, T.Zero, gh, g3);
+            var hNext = H.AsSpan((j + 1) * bh, bh);
+            var hn = _hn.AsSpan(j * bh, bh);
+            for (int b = 0; b < Batch; b++)
+            {
+                var row = gates.Slice(b * g3, g3);
+                var ghRow = gh.Slice(b * g3, g3);
+                TensorPrimitives.Add(ghRow, bhh, ghRow);
+                TensorPrimitives.Add(row, bih, row);
+                // r, z: σ(input side + hidden side)
+                TensorPrimitives.Add(row[..(2 * hd)], ghRow[..(2 * hd)], row[..(2 * hd)]);
+                TensorPrimitives.Sigmoid(row[..(2 * hd)], row[..(2 * hd)]);
+                var r = row[..hd]; var z = row.Slice(hd, hd); var nn = row.Slice(2 * hd, hd);
+                var hnRow = hn.Slice(b * hd, hd);
+                ghRow.Slice(2 * hd, hd).CopyTo(hnRow);
+                TensorPrimitives.FusedMultiplyAdd(r, hnRow, nn, nn); // n_pre = x-side + r ⊙ hn
+                TensorPrimitives.Tanh(nn, nn);
+                // h' = n + z ⊙ (h − n)
+                var hOut = hNext.Slice(b * hd, hd);
+                TensorPrimitives.Subtract(hPrev.Slice(b * hd, hd), nn, hOut);
+                TensorPrimitives.FusedMultiplyAdd(z, hOut, nn, hOut);
+            }
+        }
+    }
+
+    public override void Backward(ReadOnlySpan<T> x, Span<T> dx, int w0, int n, ParameterSet<T> p, Span<T> stateGrad)
+    {
+        int hd = Hidden, g3 = GateWidth, bh = Batch * hd, bg = Batch * g3;
+        var dh = Dh.AsSpan();
+        dh.Clear();
+        var whh = p.Values(Slices.WeightHh);
+        for (int j = w0 + n - 1; j >= w0; j--)
+        {
+            TensorPrimitives.Add(dh, DHin.AsSpan(j * bh, bh), dh);
+            var gates = Gates.AsSpan(j * bg, bg);
+            var dGi = DGates.AsSpan(j * bg, bg);
+            var dGh = _dGatesHh.AsSpan(j * bg, bg);
+            var hPrev = H.AsSpan(j * bh, bh);
+            var hn = _hn.AsSpan(j * bh, bh);
+            for (int b = 0; b < Batch; b++)
+            {
+                int ro = b * g3, ho = b * hd;
+                for (int u = 0; u < hd; u++)
+                {
+                    T r = gates[ro + u], z = gates[ro + hd + u], nv = gates[ro + 2 * hd + u];
+                    T d = dh[ho + u];
+                    T dnPre = d * (T.One - z) * (T.One - nv * nv);
+                    T drPre = dnPre * hn[ho + u] * r * (T.One - r);
+                    T dzPre = d * (hPrev[ho + u] - nv) * z * (T.One - z);
+                    dGi[ro + u] = drPre; dGi[ro + hd + u] = dzPre; dGi[ro + 2 * hd + u] = dnPre;
+                    dGh[ro + u] = drPre; dGh[ro + hd + u] = dzPre; dGh[ro + 2 * hd + u] = dnPre * r;
+                    dh[ho + u] = d * z; // direct path h → h' through z ⊙ h
+                }
+            }
+            if (j > w0 || !stateGrad.IsEmpty)
+            {
+                // dh (B × Hd) += dGh (B × 3Hd) · W_hh (3Hd × Hd)
+                Blas.Gemm(false, false, Batch, hd, g3, T.One, dGh, g3, whh, hd, T.One, dh, hd);
+                if (!stateGrad.IsEmpty)
+                    dh.CopyTo(stateGrad.Slice((j - w0) * bh, bh));
+            }
+        }
+        WindowWeightGradients(x, dx, w0, n, p, DGates, _dGatesHh);
+    }
+
+    public override void Retain(int stored, int count)
+    {
+        base.Retain(stored, count);
+        int from = stored - count, hb = Batch * Hidden;
+        _hn.AsSpan(from * hb, count * hb).CopyTo(_hn);
+    }
+}

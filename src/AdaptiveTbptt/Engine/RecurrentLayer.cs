@@ -1,0 +1,140 @@
+using System.Numerics;
+using Tbptt.Models;
+
+namespace Tbptt.Engine;
+
+/// <summary>
+/// One layer's tape over a window of stored steps, and its forward and backward passes.
+/// Slot convention: step j (0-based within the tape) reads input <c>X[j]</c> and state <c>H[j]</c> and writes
+/// <c>H[j+1]</c>; slot 0 holds the state before the first stored step, which backward treats as a constant.
+/// </summary>
+/// <remarks>
+/// Shapes per step: X is (B, In), H is (B, Hd), gate blocks are (B, G·Hd). Backward accumulates (+=) into the
+/// gradient buffer, so one zero-grad per update and shared weights collect a contribution at every step.
+/// </remarks>
+public abstract class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    protected RecurrentLayer(RecurrentLayerSlices slices, int inputSize, int hidden, int gates, int batch)
+    {
+        Slices = slices;
+        InputSize = inputSize;
+        Hidden = hidden;
+        GateWidth = gates * hidden;
+        Batch = batch;
+        Dh = new T[batch * hidden];
+    }
+
+    public RecurrentLayerSlices Slices { get; }
+    public int InputSize { get; }
+    public int Hidden { get; }
+    public int GateWidth { get; }
+    public int Batch { get; }
+    public int Capacity { get; private set; }
+
+    /// <summary>[(cap+1), B, Hd] hidden states; slot 0 is the state before the stored steps.</summary>
+    public T[] H { get; private set; } = [];
+    /// <summary>[cap, B, G·Hd] activated gates (Elman: unused).</summary>
+    protected T[] Gates = [];
+    /// <summary>[cap, B, G·Hd] gradient of the gate pre-activations (input side).</summary>
+    protected T[] DGates = [];
+    /// <summary>[cap, B, Hd] gradient arriving at each step's output from above (decoder or next layer).</summary>
+    public T[] DHin { get; private set; } = [];
+    /// <summary>[B, Hd] gradient carried to the previous step's h.</summary>
+    protected readonly T[] Dh;
+
+    /// <summary>Floats of recurrent state per batch row (Hd, or 2·Hd for an LSTM's h and c).</summary>
+    public virtual int StateWidth => Hidden;
+
+    public void EnsureCapacity(int capacity)
+    {
+        if (capacity <= Capacity) return;
+        int hb = Batch * Hidden;
+        H = Grow(H, (capacity + 1) * hb);
+        Gates = Grow(Gates, capacity * Batch * GateWidth);
+        DGates = Grow(DGates, capacity * Batch * GateWidth);
+        DHin = Grow(DHin, capacity * hb);
+        GrowExtra(capacity);
+        Capacity = capacity;
+    }
+
+    protected static T[] Grow(T[] old, int length)
+    {
+        var a = new T[length];
+        old.AsSpan().CopyTo(a);
+        return a;
+    }
+
+    protected abstract void GrowExtra(int capacity);
+
+    /// <summary>Forward over steps [s0, s0+n): reads X[s0..], writes H[s0+1..] and the tape.</summary>
+    /// <param name="x">[cap, B, In] inputs of the stored steps.</param>
+    public abstract void Forward(ReadOnlySpan<T> x, int s0, int n, ParameterSet<T> p);
+
+    /// <summary>
+    /// Backward over steps [w0, w0+n), newest first, with <see cref="DHin"/> filled for those steps. The state
+    /// H[w0] is a constant (truncation). Accumulates weight gradients; writes dX for the steps when asked.
+    /// </summary>
+    /// <param name="x">[cap, B, In] the inputs the forward pass read.</param>
+    /// <param name="dx">[cap, B, In] receives ∂L/∂X for the window's steps (overwritten), or empty to skip.</param>
+    /// <param name="stateGrad">Empty, or [n, B, StateWidth]: row i receives ∂L/∂state[w0+i], the gradient that
+    /// step w0+i passes back to the state it read (the "state view" of §3: only through that step's recurrence).
+    /// Row 0 is the gradient at the truncation boundary, computed only when asked for.</param>
+    public abstract void Backward(ReadOnlySpan<T> x, Span<T> dx, int w0, int n, ParameterSet<T> p, Span<T> stateGrad);
+
+    /// <summary>Keeps the last <paramref name="count"/> of <paramref name="stored"/> steps at the front of the tape.</summary>
+    public virtual void Retain(int stored, int count)
+    {
+        int from = stored - count, hb = Batch * Hidden, gb = Batch * GateWidth;
+        H.AsSpan(from * hb, (count + 1) * hb).CopyTo(H);
+        Gates.AsSpan(from * gb, count * gb).CopyTo(Gates);
+    }
+
+    /// <summary>Zeroes the state in slot 0 (sequence start).</summary>
+    public virtual void ResetState() => H.AsSpan(0, Batch * Hidden).Clear();
+
+    /// <summary>Copies the state after <paramref name="stored"/> steps into slot 0 of <paramref name="target"/>.</summary>
+    public virtual void CopyStateTo(int stored, RecurrentLayer<T> target) =>
+        H.AsSpan(stored * Batch * Hidden, Batch * Hidden).CopyTo(target.H);
+
+    /// <summary>Weight gradients of a window as one GEMM each over all its steps, plus dX.</summary>
+    protected void WindowWeightGradients(ReadOnlySpan<T> x, Span<T> dx, int w0, int n, ParameterSet<T> p,
+        ReadOnlySpan<T> dGatesIh, ReadOnlySpan<T> dGatesHh)
+    {
+        var s = Slices;
+        int rows = n * Batch, g = GateWidth;
+        var dIh = dGatesIh.Slice(w0 * Batch * g, rows * g);
+        var dHh = dGatesHh.Slice(w0 * Batch * g, rows * g);
+        // dW_ih (G·Hd × In) += dGᵀ (G·Hd × rows) · X (rows × In)
+        Numerics.Blas.Gemm(true, false, g, InputSize, rows, T.One, dIh, g,
+            x.Slice(w0 * Batch * InputSize, rows * InputSize), InputSize, T.One, p.Gradient(s.WeightIh), InputSize);
+        // dW_hh (G·Hd × Hd) += dGhᵀ · H[w0 .. w0+n-1] (the states each step read)
+        Numerics.Blas.Gemm(true, false, g, Hidden, rows, T.One, dHh, g,
+            H.AsSpan(w0 * Batch * Hidden, rows * Hidden), Hidden, T.One, p.Gradient(s.WeightHh), Hidden);
+        ColumnSums(dIh, rows, g, p.Gradient(s.BiasIh));
+        ColumnSums(dHh, rows, g, p.Gradient(s.BiasHh));
+        if (!dx.IsEmpty)
+        {
+            // dX (rows × In) = dG (rows × G·Hd) · W_ih (G·Hd × In)
+            Numerics.Blas.Gemm(false, false, rows, InputSize, g, T.One, dIh, g,
+                p.Values(s.WeightIh), InputSize, T.Zero, dx.Slice(w0 * Batch * InputSize, rows * InputSize), InputSize);
+        }
+    }
+
+    /// <summary>acc[j] += Σ_r m[r, j] for an (rows × cols) row-major matrix.</summary>
+    protected static void ColumnSums(ReadOnlySpan<T> m, int rows, int cols, Span<T> acc)
+    {
+        for (int r = 0; r < rows; r++)
+            System.Numerics.Tensors.TensorPrimitives.Add(acc, m.Slice(r * cols, cols), acc);
+    }
+
+    public static RecurrentLayer<T> Create(ModelConfig c, RecurrentLayerSlices slices, int layer, int batch)
+    {
+        int inSize = layer == 0 ? c.FirstLayerInputSize : c.HiddenSize;
+        return c.Cell switch
+        {
+            CellKind.Lstm => new LstmLayer<T>(slices, inSize, c.HiddenSize, batch),
+            CellKind.Gru => new GruLayer<T>(slices, inSize, c.HiddenSize, batch),
+            _ => new ElmanLayer<T>(slices, inSize, c.HiddenSize, batch, c.Nonlinearity),
+        };
+    }
+}

@@ -1,0 +1,237 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using Tbptt.Models;
+using Tbptt.Numerics;
+
+namespace Tbptt.Engine;
+
+/// <summary>
+/// The activations of a model over a window of stored steps: input, every layer's tape, decoder. It appends
+/// steps (forward), computes the loss of the newest steps with its decoder gradient, and backpropagates over
+/// the newest steps of the window. Buffers grow only when the capacity grows; steady state allocates nothing.
+/// </summary>
+public sealed class StackTape<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly SequenceModel<T> _model;
+    private readonly RecurrentLayer<T>[] _layers;
+    private T[] _x0 = [];     // [cap, B, In0] first layer's input (gathered embeddings or raw vectors)
+    private T[] _dx0 = [];    // [cap, B, In0] its gradient (token input only: feeds the embedding)
+    private int[] _tokens = []; // [cap, B] token ids, for the embedding gradient
+    private T[] _logits = []; // [cap, B, O] decoder outputs, then their gradients
+
+    public StackTape(SequenceModel<T> model, int batch, int capacity)
+    {
+        if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, "batch must be at least 1.");
+        _model = model;
+        Batch = batch;
+        var c = model.Config;
+        _layers = new RecurrentLayer<T>[c.Layers];
+        for (int l = 0; l < c.Layers; l++) _layers[l] = RecurrentLayer<T>.Create(c, model.Layers[l], l, batch);
+        EnsureCapacity(Math.Max(1, capacity));
+    }
+
+    public int Batch { get; }
+    public int Capacity { get; private set; }
+    /// <summary>Steps held on the tape; the state after them is the carried state.</summary>
+    public int Stored { get; private set; }
+    public IReadOnlyList<RecurrentLayer<T>> Layers => _layers;
+    private int In0 => _model.Config.FirstLayerInputSize;
+    private int Out => _model.Config.OutputSize;
+
+    public void EnsureCapacity(int capacity)
+    {
+        if (capacity <= Capacity) return;
+        foreach (var l in _layers) l.EnsureCapacity(capacity);
+        _x0 = Grow(_x0, capacity * Batch * In0);
+        if (_model.Config.Input == InputKind.Tokens)
+        {
+            _dx0 = Grow(_dx0, capacity * Batch * In0);
+            var t = new int[capacity * Batch];
+            _tokens.AsSpan().CopyTo(t);
+            _tokens = t;
+        }
+        _logits = Grow(_logits, capacity * Batch * Out);
+        Capacity = capacity;
+    }
+
+    private static T[] Grow(T[] old, int length)
+    {
+        var a = new T[length];
+        old.AsSpan().CopyTo(a);
+        return a;
+    }
+
+    /// <summary>Forgets the stored steps and sets the carried state to zero (a new sequence).</summary>
+    public void ResetState()
+    {
+        Stored = 0;
+        foreach (var l in _layers) l.ResetState();
+    }
+
+    /// <summary>Floats in the carried state: B × (every layer's h, and c for an LSTM).</summary>
+    public int StateLength => Batch * _model.Config.StateSize;
+
+    /// <summary>
+    /// Copies the carried state (after the stored steps) out, layer by layer: h_l [B, Hd] then, for an LSTM,
+    /// c_l [B, Hd].
+    /// </summary>
+    public void GetState(Span<T> state) => TransferOut(state);
+
+    /// <summary>Forgets the stored steps and starts from <paramref name="state"/> (layout of <see cref="GetState"/>).</summary>
+    public void SetState(ReadOnlySpan<T> state)
+    {
+        Stored = 0;
+        CheckStateLength(state.Length);
+        int bh = Batch * _model.Config.HiddenSize, o = 0;
+        foreach (var layer in _layers)
+        {
+            state.Slice(o, bh).CopyTo(layer.H); o += bh;
+            if (layer is LstmLayer<T> lstm) { state.Slice(o, bh).CopyTo(lstm.C); o += bh; }
+        }
+    }
+
+    private void TransferOut(Span<T> state)
+    {
+        CheckStateLength(state.Length);
+        int bh = Batch * _model.Config.HiddenSize, o = 0;
+        foreach (var layer in _layers)
+        {
+            layer.H.AsSpan(Stored * bh, bh).CopyTo(state.Slice(o, bh)); o += bh;
+            if (layer is LstmLayer<T> lstm) { lstm.C.AsSpan(Stored * bh, bh).CopyTo(state.Slice(o, bh)); o += bh; }
+        }
+    }
+
+    private void CheckStateLength(int length)
+    {
+        if (length != StateLength)
+            throw new ArgumentException($"state holds {length} values; this model and batch need {StateLength}.", "state");
+    }
+
+    /// <summary>Keeps the newest <paramref name="count"/> steps (and the state before them) at the front.</summary>
+    public void Retain(int count)
+    {
+        if (count < 0 || count > Stored)
+            throw new ArgumentOutOfRangeException(nameof(count), count, $"can keep 0..{Stored} steps.");
+        if (count == Stored && Stored == 0) return;
+        foreach (var l in _layers) l.Retain(Stored, count);
+        int from = Stored - count;
+        _x0.AsSpan(from * Batch * In0, count * Batch * In0).CopyTo(_x0);
+        if (_tokens.Length > 0) _tokens.AsSpan(from * Batch, count * Batch).CopyTo(_tokens);
+        Stored = count;
+    }
+
+    /// <summary>Runs <paramref name="n"/> more steps forward. Inputs: token ids [n, B], or vectors [n, B, In].</summary>
+    public void Append(int n, ReadOnlySpan<int> tokens, ReadOnlySpan<T> vectors)
+    {
+        if (Stored + n > Capacity)
+            throw new InvalidOperationException($"tape holds {Stored} of {Capacity} steps; cannot append {n}.");
+        int s0 = Stored, in0 = In0;
+        var x0 = _x0.AsSpan(s0 * Batch * in0, n * Batch * in0);
+        if (_model.Config.Input == InputKind.Tokens)
+        {
+            if (tokens.Length != n * Batch)
+                throw new ArgumentException($"expected {n}×{Batch} = {n * Batch} input tokens, got {tokens.Length}.", nameof(tokens));
+            var emb = _model.Parameters.Values(_model.Embedding!);
+            int vocab = _model.Config.InputSize;
+            for (int r = 0; r < tokens.Length; r++)
+            {
+                int id = tokens[r];
+                if ((uint)id >= (uint)vocab)
+                    throw new ArgumentOutOfRangeException(nameof(tokens), id, $"token id must be in [0, {vocab}).");
+                emb.Slice(id * in0, in0).CopyTo(x0.Slice(r * in0, in0));
+            }
+            tokens.CopyTo(_tokens.AsSpan(s0 * Batch));
+        }
+        else
+        {
+            if (vectors.Length != n * Batch * in0)
+                throw new ArgumentException($"expected {n}×{Batch}×{in0} = {n * Batch * in0} input values, got {vectors.Length}.", nameof(vectors));
+            vectors.CopyTo(x0);
+        }
+        var p = _model.Parameters;
+        for (int l = 0; l < _layers.Length; l++)
+            _layers[l].Forward(l == 0 ? _x0 : LayerInput(l), s0, n, p);
+        Stored += n;
+    }
+
+    /// <summary>Layer l &gt; 0 reads the outputs of layer l−1: its H from slot 1 on.</summary>
+    private ReadOnlySpan<T> LayerInput(int l) => _layers[l - 1].H.AsSpan(Batch * _model.Config.HiddenSize);
+
+    /// <summary>
+    /// Loss of the newest <paramref name="lossSteps"/> steps through the decoder, its gradient (times
+    /// <paramref name="scale"/>) accumulated into the decoder parameters, and ∂/∂h of the top layer written
+    /// for the newest <paramref name="window"/> steps (zero where a step has no loss). Returns the loss sum.
+    /// </summary>
+    public double Loss(int lossSteps, int window, ReadOnlySpan<int> targetTokens, ReadOnlySpan<T> targetVectors, T scale)
+    {
+        var c = _model.Config;
+        var p = _model.Parameters;
+        int hd = c.HiddenSize, o = Out, rows = lossSteps * Batch;
+        int first = Stored - lossSteps; // first loss step
+        var top = _layers[^1];
+        var hTop = top.H.AsSpan((first + 1) * Batch * hd, rows * hd);
+        var z = _logits.AsSpan(0, rows * o);
+        // z (rows × O) = H_top (rows × Hd) · W_decᵀ + b, the whole window in one product
+        for (int r = 0; r < rows; r++) p.Values(_model.DecoderBias).CopyTo(z.Slice(r * o, o));
+        Blas.Gemm(false, true, rows, o, hd, T.One, hTop, hd, p.Values(_model.DecoderWeight), hd, T.One, z, o);
+        double loss = c.Loss switch
+        {
+            LossKind.CrossEntropy => Losses.SoftmaxCrossEntropy(z, o, CheckTargets(targetTokens, rows), scale),
+            _ => Losses.SquaredError(z, targetVectors, c.Loss == LossKind.SigmoidSquaredError, scale),
+        };
+        // dW_dec (O × Hd) += dzᵀ · H_top; db_dec += Σ_rows dz
+        Blas.Gemm(true, false, o, hd, rows, T.One, z, o, hTop, hd, T.One, p.Gradient(_model.DecoderWeight), hd);
+        var db = p.Gradient(_model.DecoderBias);
+        for (int r = 0; r < rows; r++) TensorPrimitives.Add(db, z.Slice(r * o, o), db);
+        // ∂L/∂h_top for window steps: zero, then dz · W_dec where the step has a loss and lies in the window
+        int w0 = Stored - window, from = Math.Max(first, w0);
+        top.DHin.AsSpan(w0 * Batch * hd, (from - w0) * Batch * hd).Clear();
+        if (from < Stored)
+        {
+            int n = Stored - from;
+            Blas.Gemm(false, false, n * Batch, hd, o, T.One, z.Slice((from - first) * Batch * o, n * Batch * o), o,
+                p.Values(_model.DecoderWeight), hd, T.Zero, top.DHin.AsSpan(from * Batch * hd, n * Batch * hd), hd);
+        }
+        return loss;
+    }
+
+    private ReadOnlySpan<int> CheckTargets(ReadOnlySpan<int> targets, int rows)
+    {
+        if (targets.Length != rows)
+            throw new ArgumentException($"expected {rows} target tokens, got {targets.Length}.", nameof(targets));
+        return targets;
+    }
+
+    /// <summary>
+    /// Backpropagates over the newest <paramref name="window"/> steps (the state before them is constant),
+    /// layer by layer from the top: each layer's dX is the next lower layer's incoming gradient.
+    /// <paramref name="stateGrads"/>: null, or one [window, B, StateWidth] buffer per layer (see
+    /// <see cref="RecurrentLayer{T}.Backward"/>).
+    /// </summary>
+    public void Backward(int window, IReadOnlyList<T[]>? stateGrads = null)
+    {
+        if (window < 1 || window > Stored)
+            throw new ArgumentOutOfRangeException(nameof(window), window, $"window must be in [1, {Stored}].");
+        var c = _model.Config;
+        var p = _model.Parameters;
+        int w0 = Stored - window;
+        bool tokens = c.Input == InputKind.Tokens;
+        for (int l = _layers.Length - 1; l >= 0; l--)
+        {
+            var dx = l > 0 ? _layers[l - 1].DHin.AsSpan() : tokens ? _dx0.AsSpan() : Span<T>.Empty;
+            var sg = stateGrads is null ? Span<T>.Empty : stateGrads[l].AsSpan(0, window * Batch * _layers[l].StateWidth);
+            _layers[l].Backward(l == 0 ? _x0 : LayerInput(l), dx, w0, window, p, sg);
+        }
+        if (tokens)
+        {
+            // Embedding gradient: scatter-add each step's dX row into its token's row.
+            var dEmb = p.Gradient(_model.Embedding!);
+            int in0 = In0;
+            for (int r = w0 * Batch; r < Stored * Batch; r++)
+            {
+                var row = dEmb.Slice(_tokens[r] * in0, in0);
+                TensorPrimitives.Add(row, _dx0.AsSpan(r * in0, in0), row);
+            }
+        }
+    }
+}

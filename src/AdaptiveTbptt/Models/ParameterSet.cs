@@ -1,0 +1,73 @@
+using System.Numerics;
+
+namespace Tbptt.Models;
+
+/// <summary>A named view into the flat parameter buffer, with PyTorch's name and shape.</summary>
+public sealed record ParameterSlice(string Name, int Offset, int[] Shape)
+{
+    public int Length => Shape.Aggregate(1, (a, b) => a * b);
+}
+
+/// <summary>
+/// Parameters, gradients (and, in the optimizers, moments) in flat buffers with one layout: the optimizer is one
+/// loop, clearing is one call, saving is one write. Slices are in PyTorch state_dict order. A tied parameter is a
+/// second slice over the same offset, so its gradient contributions land in one place by construction.
+/// </summary>
+public sealed class ParameterSet<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly List<ParameterSlice> _slices = [];
+    private readonly Dictionary<string, ParameterSlice> _byName = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _aliases = new(StringComparer.Ordinal);
+    private int _length;
+
+    public T[] Data { get; private set; } = [];
+    public T[] Grad { get; private set; } = [];
+    public int Length => _length;
+    public IReadOnlyList<ParameterSlice> Slices => _slices;
+
+    /// <summary>Reserves a new slice; call <see cref="Allocate"/> after the last one.</summary>
+    public ParameterSlice Add(string name, params int[] shape)
+    {
+        var slice = new ParameterSlice(name, _length, shape);
+        _length += slice.Length;
+        Register(slice);
+        return slice;
+    }
+
+    /// <summary>Adds a second name for an existing slice (weight tying).</summary>
+    public ParameterSlice Alias(string name, ParameterSlice target)
+    {
+        var slice = target with { Name = name };
+        Register(slice);
+        _aliases.Add(name);
+        return slice;
+    }
+
+    private void Register(ParameterSlice slice)
+    {
+        if (!_byName.TryAdd(slice.Name, slice))
+            throw new ArgumentException($"parameter '{slice.Name}' is defined twice.");
+        _slices.Add(slice);
+    }
+
+    public void Allocate()
+    {
+        Data = new T[_length];
+        Grad = new T[_length];
+    }
+
+    public bool TryGet(string name, out ParameterSlice slice) => _byName.TryGetValue(name, out slice!);
+
+    public ParameterSlice this[string name] =>
+        _byName.TryGetValue(name, out var s) ? s : throw new KeyNotFoundException($"no parameter named '{name}'.");
+
+    public Span<T> Values(ParameterSlice s) => Data.AsSpan(s.Offset, s.Length);
+    public Span<T> Gradient(ParameterSlice s) => Grad.AsSpan(s.Offset, s.Length);
+
+    /// <summary>Slices that own storage (aliases of tied weights are skipped), for norms and optimizers.</summary>
+    public IEnumerable<ParameterSlice> Owned => _slices.Where(s => !_aliases.Contains(s.Name));
+
+    public bool IsAlias(string name) => _aliases.Contains(name);
+
+    public void ZeroGrad() => Array.Clear(Grad);
+}

@@ -1,0 +1,63 @@
+using System.Numerics;
+
+namespace Tbptt.Models;
+
+/// <summary>The parameter slices of one recurrent layer, named as PyTorch names them.</summary>
+public sealed record RecurrentLayerSlices(ParameterSlice WeightIh, ParameterSlice WeightHh, ParameterSlice BiasIh, ParameterSlice BiasHh);
+
+/// <summary>
+/// input (embedding or raw vectors) → stacked recurrent layers → linear decoder → per-step loss.
+/// Holds only parameters; the activations of a run live in a <see cref="Engine.StackTape{T}"/>, so one model
+/// can be trained by an engine and probed at another batch size at the same time.
+/// </summary>
+public sealed class SequenceModel<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public ModelConfig Config { get; }
+    public ParameterSet<T> Parameters { get; } = new();
+    public ParameterSlice? Embedding { get; }
+    public IReadOnlyList<RecurrentLayerSlices> Layers { get; }
+    public ParameterSlice DecoderWeight { get; }
+    public ParameterSlice DecoderBias { get; }
+
+    public SequenceModel(ModelConfig config)
+    {
+        config.Validate();
+        Config = config;
+        int g = config.GateCount, h = config.HiddenSize;
+        if (config.Input == InputKind.Tokens)
+            Embedding = Parameters.Add("embedding.weight", config.InputSize, config.EmbedSize);
+        var layers = new List<RecurrentLayerSlices>();
+        for (int l = 0; l < config.Layers; l++)
+        {
+            int inSize = l == 0 ? config.FirstLayerInputSize : h;
+            layers.Add(new RecurrentLayerSlices(
+                Parameters.Add($"rnn.weight_ih_l{l}", g * h, inSize),
+                Parameters.Add($"rnn.weight_hh_l{l}", g * h, h),
+                Parameters.Add($"rnn.bias_ih_l{l}", g * h),
+                Parameters.Add($"rnn.bias_hh_l{l}", g * h)));
+        }
+        Layers = layers;
+        DecoderWeight = config.TieWeights
+            ? Parameters.Alias("decoder.weight", Embedding!)
+            : Parameters.Add("decoder.weight", config.OutputSize, h);
+        DecoderBias = Parameters.Add("decoder.bias", config.OutputSize);
+        Parameters.Allocate();
+    }
+
+    /// <summary>A model with PyTorch's default initialisation from <paramref name="seed"/>.</summary>
+    public static SequenceModel<T> Create(ModelConfig config, int seed)
+    {
+        var model = new SequenceModel<T>(config);
+        Initialization.PyTorchDefault(model, seed);
+        return model;
+    }
+
+    /// <summary>Copies the parameter values from a model of the same configuration (any float type).</summary>
+    public void CopyFrom<TOther>(SequenceModel<TOther> other) where TOther : unmanaged, IFloatingPointIeee754<TOther>
+    {
+        if (other.Config != Config) throw new ArgumentException("models differ in configuration.", nameof(other));
+        var src = other.Parameters.Data;
+        var dst = Parameters.Data;
+        for (int i = 0; i < dst.Length; i++) dst[i] = T.CreateTruncating(src[i]);
+    }
+}
