@@ -1,0 +1,50 @@
+using System.Numerics;
+
+namespace Tbptt.Optimizers;
+
+/// <summary>
+/// PyTorch's Adam (L2 weight decay added to the gradient, not decoupled): g ← g + λθ; m ← β₁m + (1−β₁)g;
+/// v ← β₂v + (1−β₂)g²; θ ← θ − lr·(m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε).
+/// </summary>
+public sealed class Adam<T> : IOptimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly T[] _m, _v;
+
+    public Adam(int length, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0)
+    {
+        if (!(learningRate >= 0)) throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "learning rate must be ≥ 0.");
+        if (!(beta1 >= 0 && beta1 < 1)) throw new ArgumentOutOfRangeException(nameof(beta1), beta1, "beta1 must be in [0, 1).");
+        if (!(beta2 >= 0 && beta2 < 1)) throw new ArgumentOutOfRangeException(nameof(beta2), beta2, "beta2 must be in [0, 1).");
+        if (!(eps > 0)) throw new ArgumentOutOfRangeException(nameof(eps), eps, "eps must be > 0.");
+        if (!(weightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "weight decay must be ≥ 0.");
+        LearningRate = learningRate; Beta1 = beta1; Beta2 = beta2; Eps = eps; WeightDecay = weightDecay;
+        _m = new T[length];
+        _v = new T[length];
+        State = new Dictionary<string, T[]> { ["exp_avg"] = _m, ["exp_avg_sq"] = _v };
+    }
+
+    public double LearningRate { get; set; }
+    public double Beta1 { get; }
+    public double Beta2 { get; }
+    public double Eps { get; }
+    public double WeightDecay { get; }
+    public long Steps { get; private set; }
+    public IReadOnlyDictionary<string, T[]> State { get; }
+    public void RestoreSteps(long steps) => Steps = steps;
+
+    public void Step(Span<T> parameters, ReadOnlySpan<T> grad)
+    {
+        if (grad.Length != parameters.Length) throw new ArgumentException($"gradient has {grad.Length} values, parameters {parameters.Length}.");
+        Steps++;
+        double c1 = 1 - Math.Pow(Beta1, Steps), c2 = 1 - Math.Pow(Beta2, Steps);
+        T b1 = T.CreateTruncating(Beta1), b2 = T.CreateTruncating(Beta2), wd = T.CreateTruncating(WeightDecay);
+        T stepSize = T.CreateTruncating(LearningRate / c1), sqrtC2 = T.CreateTruncating(Math.Sqrt(c2)), eps = T.CreateTruncating(Eps);
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            T g = grad[i] + wd * parameters[i];
+            _m[i] = b1 * _m[i] + (T.One - b1) * g;
+            _v[i] = b2 * _v[i] + (T.One - b2) * g * g;
+            parameters[i] -= stepSize * _m[i] / (T.Sqrt(_v[i]) / sqrtC2 + eps);
+        }
+    }
+}

@@ -1,0 +1,56 @@
+using Tbptt.Optimizers;
+
+namespace Tbptt.Tests;
+
+/// <summary>
+/// Trajectories against PyTorch 1.13, printed by tests/reference/optimizer_reference.py (same θ₀, gradients
+/// and hyper-parameters), in float64.
+/// </summary>
+public class OptimizerTests
+{
+    private static readonly double[] Theta0 = [0.5, -1.25, 2.0, 0.0];
+    private static readonly double[][] Grads = [[0.1, -0.2, 0.3, 1.5], [-0.4, 0.05, 0.2, -1.0], [0.3, 0.3, -0.6, 0.25]];
+
+    private static double[] Run(IOptimizer<double> opt)
+    {
+        var theta = (double[])Theta0.Clone();
+        foreach (var g in Grads) opt.Step(theta, g);
+        Assert.Equal(3, opt.Steps);
+        return theta;
+    }
+
+    [Fact]
+    public void SgdWithMomentumAndWeightDecayMatchesPyTorch() =>
+        TestModels.AssertClose([0.5160953895, -1.2283644787499999, 1.929623568, -0.24103015000000003],
+            Run(new Sgd<double>(4, 0.1, momentum: 0.9, weightDecay: 0.01)), 1e-14, 1e-15, "SGD");
+
+    [Fact]
+    public void SgdNesterovMatchesPyTorch() =>
+        TestModels.AssertClose([0.50625, -1.2662499999999999, 1.99875, -0.14375000000000002],
+            Run(new Sgd<double>(4, 0.1, momentum: 0.5, nesterov: true)), 1e-14, 1e-15, "Nesterov");
+
+    [Fact]
+    public void AdamMatchesPyTorch() =>
+        TestModels.AssertClose([0.4924919914057811, -1.2304038940632416, 1.9779505577809655, -0.01246453042355603],
+            Run(new Adam<double>(4, 0.01, 0.8, 0.99, 1e-6, weightDecay: 0.1)), 1e-12, 1e-15, "Adam");
+
+    [Fact]
+    public void ClippingMatchesPyTorch()
+    {
+        var g = (double[])Grads[0].Clone();
+        double norm = GradientClipping.ClipGlobalNorm<double>(g, 1.0);
+        Assert.Equal(1.5459624833740306, norm, 1e-14);
+        TestModels.AssertClose([0.06468458089433797, -0.12936916178867594, 0.19405374268301392, 0.9702687134150696], g, 1e-12, 1e-15, "clip");
+        var small = new double[] { 0.1, 0.2 };
+        GradientClipping.ClipGlobalNorm<double>(small, 1.0);
+        Assert.Equal([0.1, 0.2], small); // under the threshold: untouched
+    }
+
+    [Fact]
+    public void BadHyperParametersNameTheValue()
+    {
+        Assert.Contains("momentum", Assert.Throws<ArgumentOutOfRangeException>(() => new Sgd<float>(1, 0.1, momentum: 1.5)).Message);
+        Assert.Contains("beta2", Assert.Throws<ArgumentOutOfRangeException>(() => new Adam<float>(1, beta2: 1.0)).Message);
+        Assert.Contains("-1", Assert.Throws<ArgumentOutOfRangeException>(() => new Sgd<float>(1, -1)).Message);
+    }
+}
