@@ -48,7 +48,7 @@ public sealed class ElmanLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloa
         }
     }
 
-    public override void Backward(ReadOnlySpan<T> x, Span<T> dx, int w0, int n, ParameterSet<T> p, Span<T> stateGrad)
+    public override void BackwardThroughTime(int w0, int n, ParameterSet<T> p, Span<T> stateGrad)
     {
         int hd = Hidden, bh = Batch * hd;
         var dh = Dh.AsSpan();
@@ -75,6 +75,5 @@ public sealed class ElmanLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloa
                     dh.CopyTo(stateGrad.Slice((j - w0) * bh, bh));
             }
         }
-        WindowWeightGradients(x, dx, w0, n, p, DGates, DGates);
     }
 }

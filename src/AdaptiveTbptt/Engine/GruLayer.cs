@@ -27,6 +27,8 @@ public sealed class GruLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloati
         _gh = new T[batch * 3 * hidden];
     }
 
+    protected override T[] DGatesHh => _dGatesHh;
+
     protected override void GrowExtra(int capacity)
     {
         _hn = Grow(_hn, capacity * Batch * Hidden);
@@ -73,7 +75,7 @@ public sealed class GruLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloati
         }
     }
 
-    public override void Backward(ReadOnlySpan<T> x, Span<T> dx, int w0, int n, ParameterSet<T> p, Span<T> stateGrad)
+    public override void BackwardThroughTime(int w0, int n, ParameterSet<T> p, Span<T> stateGrad)
     {
         int hd = Hidden, g3 = GateWidth, bh = Batch * hd, bg = Batch * g3;
         var dh = Dh.AsSpan();
@@ -110,7 +112,6 @@ public sealed class GruLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloati
                     dh.CopyTo(stateGrad.Slice((j - w0) * bh, bh));
             }
         }
-        WindowWeightGradients(x, dx, w0, n, p, DGates, _dGatesHh);
     }
 
     public override void Retain(int stored, int count)

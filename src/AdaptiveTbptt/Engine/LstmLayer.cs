@@ -73,7 +73,7 @@ public sealed class LstmLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloat
         }
     }
 
-    public override void Backward(ReadOnlySpan<T> x, Span<T> dx, int w0, int n, ParameterSet<T> p, Span<T> stateGrad)
+    public override void BackwardThroughTime(int w0, int n, ParameterSet<T> p, Span<T> stateGrad)
     {
         int hd = Hidden, g4 = GateWidth, bh = Batch * hd, bg = Batch * g4;
         var dh = Dh.AsSpan();
@@ -118,7 +118,6 @@ public sealed class LstmLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloat
                 }
             }
         }
-        WindowWeightGradients(x, dx, w0, n, p, DGates, DGates);
     }
 
     public override void Retain(int stored, int count)

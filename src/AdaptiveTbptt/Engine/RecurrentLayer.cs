@@ -71,15 +71,45 @@ public abstract class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee7
     public abstract void Forward(ReadOnlySpan<T> x, int s0, int n, ParameterSet<T> p);
 
     /// <summary>
-    /// Backward over steps [w0, w0+n), newest first, with <see cref="DHin"/> filled for those steps. The state
-    /// H[w0] is a constant (truncation). Accumulates weight gradients; writes dX for the steps when asked.
+    /// Backward through time over steps [w0, w0+n), newest first, with <see cref="DHin"/> filled for those steps:
+    /// fills the gate gradients of every step. The state H[w0] is a constant (truncation). Weight gradients are
+    /// a separate call (<see cref="WeightGradients"/>), so a caller can accumulate them over sub-ranges.
     /// </summary>
-    /// <param name="x">[cap, B, In] the inputs the forward pass read.</param>
-    /// <param name="dx">[cap, B, In] receives ∂L/∂X for the window's steps (overwritten), or empty to skip.</param>
     /// <param name="stateGrad">Empty, or [n, B, StateWidth]: row i receives ∂L/∂state[w0+i], the gradient that
     /// step w0+i passes back to the state it read (the "state view" of §3: only through that step's recurrence).
     /// Row 0 is the gradient at the truncation boundary, computed only when asked for.</param>
-    public abstract void Backward(ReadOnlySpan<T> x, Span<T> dx, int w0, int n, ParameterSet<T> p, Span<T> stateGrad);
+    public abstract void BackwardThroughTime(int w0, int n, ParameterSet<T> p, Span<T> stateGrad);
+
+    /// <summary>Gate gradients on the hidden side (differs from the input side only for a GRU).</summary>
+    protected virtual T[] DGatesHh => DGates;
+
+    /// <summary>dX[w0..w0+n) (n·B × In) = dG (n·B × G·Hd) · W_ih, overwriting: the gradient for the layer below.</summary>
+    public void InputGradient(Span<T> dx, int w0, int n, ParameterSet<T> p)
+    {
+        int rows = n * Batch, g = GateWidth;
+        Numerics.Blas.Gemm(false, false, rows, InputSize, g, T.One, DGates.AsSpan(w0 * Batch * g, rows * g), g,
+            p.Values(Slices.WeightIh), InputSize, T.Zero, dx.Slice(w0 * Batch * InputSize, rows * InputSize), InputSize);
+    }
+
+    /// <summary>
+    /// Accumulates the weight and bias gradients of steps [from, from+n) — one GEMM each over all those steps.
+    /// </summary>
+    /// <param name="x">[cap, B, In] the inputs the forward pass read.</param>
+    public void WeightGradients(ReadOnlySpan<T> x, int from, int n, ParameterSet<T> p)
+    {
+        var s = Slices;
+        int rows = n * Batch, g = GateWidth;
+        var dIh = DGates.AsSpan(from * Batch * g, rows * g);
+        var dHh = DGatesHh.AsSpan(from * Batch * g, rows * g);
+        // dW_ih (G·Hd × In) += dGᵀ (G·Hd × rows) · X (rows × In)
+        Numerics.Blas.Gemm(true, false, g, InputSize, rows, T.One, dIh, g,
+            x.Slice(from * Batch * InputSize, rows * InputSize), InputSize, T.One, p.Gradient(s.WeightIh), InputSize);
+        // dW_hh (G·Hd × Hd) += dGhᵀ · H[from .. from+n-1] (the states those steps read)
+        Numerics.Blas.Gemm(true, false, g, Hidden, rows, T.One, dHh, g,
+            H.AsSpan(from * Batch * Hidden, rows * Hidden), Hidden, T.One, p.Gradient(s.WeightHh), Hidden);
+        ColumnSums(dIh, rows, g, p.Gradient(s.BiasIh));
+        ColumnSums(dHh, rows, g, p.Gradient(s.BiasHh));
+    }
 
     /// <summary>Keeps the last <paramref name="count"/> of <paramref name="stored"/> steps at the front of the tape.</summary>
     public virtual void Retain(int stored, int count)
@@ -95,30 +125,6 @@ public abstract class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee7
     /// <summary>Copies the state after <paramref name="stored"/> steps into slot 0 of <paramref name="target"/>.</summary>
     public virtual void CopyStateTo(int stored, RecurrentLayer<T> target) =>
         H.AsSpan(stored * Batch * Hidden, Batch * Hidden).CopyTo(target.H);
-
-    /// <summary>Weight gradients of a window as one GEMM each over all its steps, plus dX.</summary>
-    protected void WindowWeightGradients(ReadOnlySpan<T> x, Span<T> dx, int w0, int n, ParameterSet<T> p,
-        ReadOnlySpan<T> dGatesIh, ReadOnlySpan<T> dGatesHh)
-    {
-        var s = Slices;
-        int rows = n * Batch, g = GateWidth;
-        var dIh = dGatesIh.Slice(w0 * Batch * g, rows * g);
-        var dHh = dGatesHh.Slice(w0 * Batch * g, rows * g);
-        // dW_ih (G·Hd × In) += dGᵀ (G·Hd × rows) · X (rows × In)
-        Numerics.Blas.Gemm(true, false, g, InputSize, rows, T.One, dIh, g,
-            x.Slice(w0 * Batch * InputSize, rows * InputSize), InputSize, T.One, p.Gradient(s.WeightIh), InputSize);
-        // dW_hh (G·Hd × Hd) += dGhᵀ · H[w0 .. w0+n-1] (the states each step read)
-        Numerics.Blas.Gemm(true, false, g, Hidden, rows, T.One, dHh, g,
-            H.AsSpan(w0 * Batch * Hidden, rows * Hidden), Hidden, T.One, p.Gradient(s.WeightHh), Hidden);
-        ColumnSums(dIh, rows, g, p.Gradient(s.BiasIh));
-        ColumnSums(dHh, rows, g, p.Gradient(s.BiasHh));
-        if (!dx.IsEmpty)
-        {
-            // dX (rows × In) = dG (rows × G·Hd) · W_ih (G·Hd × In)
-            Numerics.Blas.Gemm(false, false, rows, InputSize, g, T.One, dIh, g,
-                p.Values(s.WeightIh), InputSize, T.Zero, dx.Slice(w0 * Batch * InputSize, rows * InputSize), InputSize);
-        }
-    }
 
     /// <summary>acc[j] += Σ_r m[r, j] for an (rows × cols) row-major matrix.</summary>
     protected static void ColumnSums(ReadOnlySpan<T> m, int rows, int cols, Span<T> acc)

@@ -205,10 +205,15 @@ public sealed class StackTape<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>
     /// Backpropagates over the newest <paramref name="window"/> steps (the state before them is constant),
     /// layer by layer from the top: each layer's dX is the next lower layer's incoming gradient.
-    /// <paramref name="stateGrads"/>: null, or one [window, B, StateWidth] buffer per layer (see
-    /// <see cref="RecurrentLayer{T}.Backward"/>).
     /// </summary>
-    public void Backward(int window, IReadOnlyList<T[]>? stateGrads = null)
+    /// <param name="stateGrads">Null, or one [window, B, StateWidth] buffer per layer (see
+    /// <see cref="RecurrentLayer{T}.BackwardThroughTime"/>).</param>
+    /// <param name="snapshotLags">Ascending lags K (1 ≤ K ≤ window). Weight gradients are then accumulated newest
+    /// steps first, and after the steps of the newest K lags are in, <paramref name="snapshot"/>(K) is called:
+    /// the gradient buffer then holds the K-truncated gradient ĝ_K (decoder terms included). One backward pass
+    /// serves every K.</param>
+    public void Backward(int window, IReadOnlyList<T[]>? stateGrads = null,
+        ReadOnlySpan<int> snapshotLags = default, Action<int>? snapshot = null)
     {
         if (window < 1 || window > Stored)
             throw new ArgumentOutOfRangeException(nameof(window), window, $"window must be in [1, {Stored}].");
@@ -218,20 +223,37 @@ public sealed class StackTape<T> where T : unmanaged, IFloatingPointIeee754<T>
         bool tokens = c.Input == InputKind.Tokens;
         for (int l = _layers.Length - 1; l >= 0; l--)
         {
-            var dx = l > 0 ? _layers[l - 1].DHin.AsSpan() : tokens ? _dx0.AsSpan() : Span<T>.Empty;
             var sg = stateGrads is null ? Span<T>.Empty : stateGrads[l].AsSpan(0, window * Batch * _layers[l].StateWidth);
-            _layers[l].Backward(l == 0 ? _x0 : LayerInput(l), dx, w0, window, p, sg);
+            _layers[l].BackwardThroughTime(w0, window, p, sg);
+            if (l > 0) _layers[l].InputGradient(_layers[l - 1].DHin, w0, window, p);
+            else if (tokens) _layers[0].InputGradient(_dx0, w0, window, p);
         }
-        if (tokens)
+        int done = 0; // lags whose weight gradients are accumulated
+        foreach (int k in snapshotLags)
         {
-            // Embedding gradient: scatter-add each step's dX row into its token's row.
-            var dEmb = p.Gradient(_model.Embedding!);
-            int in0 = In0;
-            for (int r = w0 * Batch; r < Stored * Batch; r++)
-            {
-                var row = dEmb.Slice(_tokens[r] * in0, in0);
-                TensorPrimitives.Add(row, _dx0.AsSpan(r * in0, in0), row);
-            }
+            if (k <= done || k > window)
+                throw new ArgumentOutOfRangeException(nameof(snapshotLags), k, $"lags must ascend within [1, {window}].");
+            AccumulateWeights(Stored - k, k - done);
+            done = k;
+            snapshot?.Invoke(k);
+        }
+        if (done < window) AccumulateWeights(w0, window - done);
+    }
+
+    /// <summary>Weight (and embedding) gradients of steps [from, from+n) for every layer.</summary>
+    private void AccumulateWeights(int from, int n)
+    {
+        var p = _model.Parameters;
+        for (int l = 0; l < _layers.Length; l++)
+            _layers[l].WeightGradients(l == 0 ? _x0 : LayerInput(l), from, n, p);
+        if (_model.Config.Input != InputKind.Tokens) return;
+        // Embedding gradient: scatter-add each step's dX row into its token's row.
+        var dEmb = p.Gradient(_model.Embedding!);
+        int in0 = In0;
+        for (int r = from * Batch; r < (from + n) * Batch; r++)
+        {
+            var row = dEmb.Slice(_tokens[r] * in0, in0);
+            TensorPrimitives.Add(row, _dx0.AsSpan(r * in0, in0), row);
         }
     }
 }
