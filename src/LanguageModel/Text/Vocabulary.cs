@@ -1,0 +1,77 @@
+using System.Text;
+
+namespace Tbptt.LanguageModel.Text;
+
+/// <summary>
+/// A character vocabulary: the distinct Unicode scalar values of a text, sorted by code point — exactly
+/// Python's <c>sorted(set(text))</c>, so ids agree with a PyTorch script over the same file. Stored in a
+/// checkpoint's metadata as one string of the symbols in id order.
+/// </summary>
+public sealed class Vocabulary
+{
+    private readonly Dictionary<int, int> _ids = new();
+    private readonly int[] _symbols;
+
+    private Vocabulary(IEnumerable<int> codePoints)
+    {
+        _symbols = codePoints.ToArray();
+        for (int i = 0; i < _symbols.Length; i++) _ids[_symbols[i]] = i;
+    }
+
+    /// <summary>The sorted distinct characters of <paramref name="text"/>.</summary>
+    public static Vocabulary FromText(string text) =>
+        new(text.EnumerateRunes().Select(r => r.Value).Distinct().Order());
+
+    /// <summary>The vocabulary stored as a string of symbols in id order (a checkpoint's <c>vocab</c> entry).</summary>
+    public static Vocabulary FromSymbols(string symbols)
+    {
+        var cps = symbols.EnumerateRunes().Select(r => r.Value).ToArray();
+        if (cps.Distinct().Count() != cps.Length)
+            throw new InvalidDataException("the stored vocabulary repeats a symbol.");
+        return new Vocabulary(cps);
+    }
+
+    public int Count => _symbols.Length;
+
+    /// <summary>The symbols in id order, as stored.</summary>
+    public string Symbols
+    {
+        get
+        {
+            var sb = new StringBuilder();
+            foreach (int cp in _symbols) sb.Append(new Rune(cp).ToString());
+            return sb.ToString();
+        }
+    }
+
+    public bool TryGetId(Rune symbol, out int id) => _ids.TryGetValue(symbol.Value, out id);
+
+    public string Symbol(int id) => new Rune(_symbols[id]).ToString();
+
+    /// <summary>
+    /// Ids of every character of <paramref name="text"/>. A character outside the vocabulary maps to
+    /// <paramref name="unknownId"/> and is counted; with <paramref name="unknownId"/> = −1 it is an error that
+    /// names the character and its position instead.
+    /// </summary>
+    public int[] Encode(string text, int unknownId, out int unknownCount)
+    {
+        var ids = new List<int>(text.Length);
+        unknownCount = 0;
+        int position = 0;
+        foreach (var r in text.EnumerateRunes())
+        {
+            if (_ids.TryGetValue(r.Value, out int id)) ids.Add(id);
+            else if (unknownId >= 0) { ids.Add(unknownId); unknownCount++; }
+            else throw new FormatException($"character {Describe(r)} at position {position} is not in the model's vocabulary of {Count} symbols.");
+            position++;
+        }
+        return ids.ToArray();
+    }
+
+    /// <summary>Ids of <paramref name="text"/>; any character outside the vocabulary is an error.</summary>
+    public int[] Encode(string text) => Encode(text, -1, out _);
+
+    public static string Describe(Rune r) => Rune.IsControl(r) || Rune.IsWhiteSpace(r)
+        ? $"U+{r.Value:X4}"
+        : $"'{r}' (U+{r.Value:X4})";
+}
