@@ -1,0 +1,197 @@
+using System.Numerics;
+using Tbptt.Engine;
+using Tbptt.Models;
+
+namespace Tbptt.Probes;
+
+/// <summary>Probe settings (docs §3). Defaults follow the paper's language-model runs.</summary>
+public sealed record ProbeOptions
+{
+    /// <summary>W: lags recorded, k = 0..W−1.</summary>
+    public int Window { get; init; } = 400;
+    /// <summary>b: forward-only steps from the zero state before the window; null means W/10.</summary>
+    public int? BurnIn { get; init; }
+    /// <summary>S: sample positions per probe (one batch row each).</summary>
+    public int Samples { get; init; } = 64;
+    /// <summary>K grid for the measured bias ‖ĝ_K − ĝ_W‖/‖ĝ_W‖ (empty: not measured).</summary>
+    public IReadOnlyList<int> BiasGrid { get; init; } = [];
+
+    public int EffectiveBurnIn => BurnIn ?? Window / 10;
+
+    public void Validate()
+    {
+        if (Window < 2) throw new ArgumentOutOfRangeException(nameof(Window), Window, "the probe window W must be at least 2.");
+        if (EffectiveBurnIn < 0) throw new ArgumentOutOfRangeException(nameof(BurnIn), BurnIn, "burn-in must be ≥ 0.");
+        if (Samples < 1) throw new ArgumentOutOfRangeException(nameof(Samples), Samples, "samples must be at least 1.");
+        int last = 0;
+        foreach (int k in BiasGrid)
+        {
+            if (k <= last || k > Window)
+                throw new ArgumentOutOfRangeException(nameof(BiasGrid), k, $"bias grid values must ascend within [1, {Window}].");
+            last = k;
+        }
+    }
+}
+
+/// <summary>What one probe measured.</summary>
+/// <param name="Phi">φ[k, s] = ‖∂L_W/∂h_{W−k}‖₂ for lag k and sample s (W × S).</param>
+/// <param name="MeanGradient">ḡ_k: the per-lag mean over samples of ∂L_W/∂h_{W−k} (W × state size).</param>
+/// <param name="Offsets">Start of each sample (burn-in included) in the stream.</param>
+/// <param name="MeasuredBias">(K, ‖ĝ_K − ĝ_W‖/‖ĝ_W‖) for the grid: the true relative parameter-gradient bias.</param>
+public sealed record ProbeResult(double[,] Phi, double[][] MeanGradient, int[] Offsets, IReadOnlyList<(int K, double Bias)> MeasuredBias)
+{
+    public int Window => Phi.GetLength(0);
+    public int Samples => Phi.GetLength(1);
+}
+
+/// <summary>
+/// The gradient-norm profile of docs §3. For S sample positions it runs the model forward without gradients
+/// through a burn-in of b steps from the zero state, then W steps, backpropagates the loss of the last step
+/// only, and records for every lag the norm of the gradient with respect to the state h_{W−k} (every layer's
+/// hidden and, for an LSTM, cell vector). All S samples go through the engine as one batch: one forward and
+/// one backward pass per probe; buffers are allocated once per probe object.
+/// </summary>
+/// <remarks>
+/// "Gradient with respect to the state" is taken in the state view: h_t is the input of step t+1, so
+/// ∂L_W/∂h^l_t flows only through layer l's own recurrence at step t+1 (the path through layer l+1 at time t
+/// belongs to h^{l+1}_t, which is another component of the same state). For k = 0 only the top layer's h
+/// receives the decoder gradient. This is what PyTorch reports as <c>.grad</c> of the (h, c) tensors passed
+/// between single-step calls, the paper's set-up.
+/// The parameter gradients of a probe do not disturb training: the gradient buffer is saved and restored.
+/// </remarks>
+public sealed class GradientProbe<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly SequenceModel<T> _model;
+    private readonly ProbeOptions _options;
+    private readonly StackTape<T> _tape;
+    private readonly T[][] _stateGrads;
+    private readonly int[] _inputs, _targets;
+    private readonly T[] _savedGrad, _fullGrad;
+    private readonly List<T[]> _snapshots = [];
+
+    public GradientProbe(SequenceModel<T> model, ProbeOptions options)
+    {
+        options.Validate();
+        if (model.Config.Input != InputKind.Tokens || model.Config.Loss != LossKind.CrossEntropy)
+            throw new NotSupportedException("the probe reads token streams: it needs a token-input, cross-entropy model.");
+        _model = model;
+        _options = options;
+        int w = options.Window, s = options.Samples;
+        _tape = new StackTape<T>(model, s, Math.Max(w, Math.Min(options.EffectiveBurnIn, w)));
+        _stateGrads = _tape.Layers.Select(l => new T[w * s * l.StateWidth]).ToArray();
+        _inputs = new int[w * s];
+        _targets = new int[s];
+        _savedGrad = new T[model.Parameters.Length];
+        _fullGrad = new T[model.Parameters.Length];
+        foreach (var _ in options.BiasGrid) _snapshots.Add(new T[model.Parameters.Length]);
+    }
+
+    public ProbeOptions Options => _options;
+
+    /// <summary>Steps of forward and backward compute one probe costs (for compute accounting): S·(b + 2W).</summary>
+    public long ComputeSteps => (long)_options.Samples * (_options.EffectiveBurnIn + 2L * _options.Window);
+
+    /// <summary>Random sample offsets, seeded: each sample needs b + W inputs and the target after them.</summary>
+    public int[] RandomOffsets(int streamLength, Random rng)
+    {
+        int span = _options.EffectiveBurnIn + _options.Window;
+        if (streamLength < span)
+            throw new ArgumentException($"the stream has {streamLength} steps; a probe sample needs burn-in + W = {span}.");
+        return Enumerable.Range(0, _options.Samples).Select(_ => rng.Next(streamLength - span + 1)).ToArray();
+    }
+
+    /// <summary>
+    /// Probes at <paramref name="offsets"/> (one per sample) of a single-column stream where step t has input
+    /// <paramref name="inputs"/>[t] and target <paramref name="targets"/>[t].
+    /// </summary>
+    public ProbeResult Run(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int[] offsets)
+    {
+        int w = _options.Window, s = _options.Samples, b = _options.EffectiveBurnIn;
+        if (offsets.Length != s) throw new ArgumentException($"{offsets.Length} offsets given for {s} samples.", nameof(offsets));
+        if (targets.Length != inputs.Length) throw new ArgumentException("inputs and targets differ in length.", nameof(targets));
+        foreach (int o in offsets)
+            if (o < 0 || o + b + w > inputs.Length)
+                throw new ArgumentOutOfRangeException(nameof(offsets), o, $"a sample needs steps [offset, offset + {b + w}) within the {inputs.Length} of the stream.");
+
+        var p = _model.Parameters;
+        p.Grad.CopyTo(_savedGrad, 0);
+        _tape.ResetState();
+        // Burn-in without gradients, at most W steps at a time: only the final state is kept.
+        for (int done = 0; done < b;)
+        {
+            int n = Math.Min(w, b - done);
+            Gather(inputs, offsets, done, n);
+            _tape.Append(n, _inputs.AsSpan(0, n * s), default);
+            _tape.Retain(0);
+            done += n;
+        }
+        Gather(inputs, offsets, b, w);
+        _tape.Append(w, _inputs.AsSpan(0, w * s), default);
+        for (int i = 0; i < s; i++) _targets[i] = targets[offsets[i] + b + w - 1];
+
+        p.ZeroGrad();
+        // Loss of the last step only, unscaled: each sample's state gradient is its own ∂L_W/∂h.
+        _tape.Loss(1, w, _targets, default, T.One);
+        var grid = _options.BiasGrid;
+        int[] lags = grid.ToArray();
+        _tape.Backward(w, _stateGrads, lags, k => p.Grad.CopyTo(_snapshots[Array.IndexOf(lags, k)], 0));
+        p.Grad.CopyTo(_fullGrad, 0);
+        _savedGrad.CopyTo(p.Grad, 0);
+
+        var (phi, mean) = Profile();
+        var bias = new List<(int, double)>();
+        double fullNorm = Optimizers.GradientClipping.Norm<T>(_fullGrad);
+        for (int i = 0; i < lags.Length; i++)
+        {
+            double d = 0;
+            for (int j = 0; j < _fullGrad.Length; j++) { double e = double.CreateTruncating(_snapshots[i][j] - _fullGrad[j]); d += e * e; }
+            bias.Add((lags[i], fullNorm > 0 ? Math.Sqrt(d) / fullNorm : double.PositiveInfinity));
+        }
+        return new ProbeResult(phi, mean, (int[])offsets.Clone(), bias);
+    }
+
+    /// <summary>Rows [from, from+n) of the sample windows, step-major, into the input buffer.</summary>
+    private void Gather(ReadOnlySpan<int> inputs, int[] offsets, int from, int n)
+    {
+        int s = offsets.Length;
+        for (int t = 0; t < n; t++)
+            for (int i = 0; i < s; i++)
+                _inputs[t * s + i] = inputs[offsets[i] + from + t];
+    }
+
+    /// <summary>φ and ḡ from the recorded state gradients. Lag k ≥ 1 is row W−k of each layer's buffer
+    /// (the gradient step W−k passes back to the state it read); lag 0 is the decoder's gradient on the top h.</summary>
+    private (double[,] Phi, double[][] Mean) Profile()
+    {
+        int w = _options.Window, s = _options.Samples, hd = _model.Config.HiddenSize;
+        int dim = _model.Config.StateSize;
+        var phi = new double[w, s];
+        var mean = new double[w][];
+        var layers = _tape.Layers;
+        for (int k = 0; k < w; k++)
+        {
+            var m = mean[k] = new double[dim];
+            for (int i = 0; i < s; i++)
+            {
+                double sq = 0;
+                int o = 0;
+                for (int l = 0; l < layers.Count; l++)
+                {
+                    int width = layers[l].StateWidth;
+                    ReadOnlySpan<T> v = k == 0
+                        ? (l == layers.Count - 1 ? layers[l].DHin.AsSpan(((_tape.Stored - 1) * s + i) * hd, hd) : default)
+                        : _stateGrads[l].AsSpan(((w - k) * s + i) * width, width);
+                    for (int j = 0; j < v.Length; j++)
+                    {
+                        double x = double.CreateTruncating(v[j]);
+                        sq += x * x;
+                        m[o + j] += x / s;
+                    }
+                    o += width;
+                }
+                phi[k, i] = Math.Sqrt(sq);
+            }
+        }
+        return (phi, mean);
+    }
+}

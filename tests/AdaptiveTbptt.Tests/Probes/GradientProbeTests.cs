@@ -1,0 +1,144 @@
+using Tbptt.Engine;
+using Tbptt.Models;
+using Tbptt.Probes;
+using static Tbptt.Tests.TestModels;
+
+namespace Tbptt.Tests;
+
+public class GradientProbeTests
+{
+    private const int W = 6, BurnIn = 3;
+
+    /// <summary>L_W as a function of the whole state vector at lag k (every layer's h and c), one sample.</summary>
+    private static double LossFromState(SequenceModel<double> model, double[] state, int[] inputs, int[] targets, int from, int k)
+    {
+        var tape = new StackTape<double>(model, 1, k);
+        tape.SetState(state);
+        tape.Append(k, inputs.AsSpan(from, k), default);
+        return tape.Loss(1, k, targets.AsSpan(from + k - 1, 1), default, 1.0);
+    }
+
+    [Theory]
+    [InlineData(CellKind.Lstm)]
+    [InlineData(CellKind.Gru)]
+    [InlineData(CellKind.Elman)]
+    public void StateGradientsMatchFiniteDifferencesOfTheLastLoss(CellKind cell)
+    {
+        var config = Tokens(cell, 2);
+        var model = SequenceModel<double>.Create(config, 17);
+        var inputs = RandomTokens(40, config.InputSize, 1);
+        var targets = RandomTokens(40, config.OutputSize, 2);
+        const int offset = 5;
+        var probe = new GradientProbe<double>(model, new ProbeOptions { Window = W, BurnIn = BurnIn, Samples = 1 });
+        var result = probe.Run(inputs, targets, [offset]);
+
+        int last = offset + BurnIn + W; // one past the last step of the window
+        for (int k = 1; k < W; k++)
+        {
+            // State h_{W−k}: after the burn-in and W−k window steps.
+            var tape = new StackTape<double>(model, 1, BurnIn + W);
+            tape.Append(BurnIn + W - k, inputs.AsSpan(offset, BurnIn + W - k), default);
+            var state = new double[tape.StateLength];
+            tape.GetState(state);
+            var fd = new double[state.Length];
+            // Fourth-order central differences: with h = 1e-4 both truncation (h⁴) and round-off (1e-16·L/h)
+            // stay far below the 1e-6 relative tolerance, also for small entries.
+            const double h = 1e-4;
+            double At(int i, double x) { double keep = state[i]; state[i] = x; double l = LossFromState(model, state, inputs, targets, last - k, k); state[i] = keep; return l; }
+            for (int i = 0; i < state.Length; i++)
+            {
+                double x = state[i];
+                fd[i] = (8 * (At(i, x + h) - At(i, x - h)) - (At(i, x + 2 * h) - At(i, x - 2 * h))) / (12 * h);
+            }
+            AssertClose(fd, result.MeanGradient[k], 1e-6, 1e-10, $"{cell} ∂L_W/∂h at lag {k}");
+            double norm = Math.Sqrt(fd.Sum(v => v * v));
+            Assert.Equal(norm, result.Phi[k, 0], 1e-8);
+        }
+        Assert.True(result.Phi[0, 0] > 0);
+    }
+
+    [Fact]
+    public void LinearElmanDecaysExactlyAsRhoToTheK()
+    {
+        const double rho = 0.8;
+        var config = Tokens(CellKind.Elman, 1, Nonlinearity.Identity) with { HiddenSize = 6 };
+        var model = SequenceModel<double>.Create(config, 3);
+        OrthogonalRecurrence(model, rho, seed: 5);
+        var data = RandomTokens(200, config.InputSize, 4);
+        var probe = new GradientProbe<double>(model, new ProbeOptions { Window = 30, BurnIn = 4, Samples = 5 });
+        var result = probe.Run(data, data, probe.RandomOffsets(data.Length - 1, new Random(1)));
+        for (int s = 0; s < 5; s++)
+            for (int k = 0; k < 30; k++)
+                Assert.Equal(Math.Pow(rho, k), result.Phi[k, s] / result.Phi[0, s], 1e-12);
+    }
+
+    /// <summary>W_hh = ρ·Q with Q a random orthogonal matrix (Gram–Schmidt of a seeded Gaussian matrix).</summary>
+    internal static void OrthogonalRecurrence(SequenceModel<double> model, double rho, int seed)
+    {
+        int n = model.Config.HiddenSize;
+        var rng = new Random(seed);
+        var q = new double[n, n];
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < n; j++) q[i, j] = rng.NextDouble() * 2 - 1;
+            for (int r = 0; r < i; r++)
+            {
+                double dot = 0;
+                for (int j = 0; j < n; j++) dot += q[i, j] * q[r, j];
+                for (int j = 0; j < n; j++) q[i, j] -= dot * q[r, j];
+            }
+            double norm = Math.Sqrt(Enumerable.Range(0, n).Sum(j => q[i, j] * q[i, j]));
+            for (int j = 0; j < n; j++) q[i, j] /= norm;
+        }
+        var w = model.Parameters.Values(model.Layers[0].WeightHh);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) w[i * n + j] = rho * q[i, j];
+    }
+
+    [Fact]
+    public void MeasuredBiasMatchesSeparateTruncatedBackwardPasses()
+    {
+        var config = Tokens(CellKind.Lstm, 2);
+        var model = SequenceModel<double>.Create(config, 2);
+        var inputs = RandomTokens(60, config.InputSize, 7);
+        var targets = RandomTokens(60, config.OutputSize, 8);
+        int[] grid = [1, 2, 4, W];
+        var probe = new GradientProbe<double>(model, new ProbeOptions { Window = W, BurnIn = BurnIn, Samples = 1, BiasGrid = grid });
+        model.Parameters.Grad.AsSpan().Fill(0.25); // a training gradient in progress must survive the probe
+        var result = probe.Run(inputs, targets, [10]);
+        Assert.All(model.Parameters.Grad, g => Assert.Equal(0.25, g));
+
+        double[] Truncated(int k)
+        {
+            var tape = new StackTape<double>(model, 1, BurnIn + W);
+            tape.Append(BurnIn, inputs.AsSpan(10, BurnIn), default);
+            tape.Retain(0);
+            tape.Append(W, inputs.AsSpan(10 + BurnIn, W), default);
+            model.Parameters.ZeroGrad();
+            tape.Loss(1, k, targets.AsSpan(10 + BurnIn + W - 1, 1), default, 1.0);
+            tape.Backward(k);
+            return (double[])model.Parameters.Grad.Clone();
+        }
+        var full = Truncated(W);
+        double fullNorm = Math.Sqrt(full.Sum(v => v * v));
+        Assert.Equal(grid, result.MeasuredBias.Select(m => m.K));
+        foreach (var (k, bias) in result.MeasuredBias)
+        {
+            var gk = Truncated(k);
+            double expected = Math.Sqrt(gk.Zip(full, (a, b) => (a - b) * (a - b)).Sum()) / fullNorm;
+            Assert.Equal(expected, bias, 1e-12);
+        }
+        Assert.Equal(0.0, result.MeasuredBias[^1].Bias);
+        Assert.True(result.MeasuredBias[0].Bias > 0);
+    }
+
+    [Fact]
+    public void BadOptionsNameTheValue()
+    {
+        var model = SequenceModel<double>.Create(Tokens(CellKind.Gru, 1), 1);
+        Assert.Contains("W", Assert.Throws<ArgumentOutOfRangeException>(() => new GradientProbe<double>(model, new ProbeOptions { Window = 1 })).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new GradientProbe<double>(model, new ProbeOptions { Window = 5, BiasGrid = [3, 2] }));
+        var probe = new GradientProbe<double>(model, new ProbeOptions { Window = 5, BurnIn = 2, Samples = 2 });
+        Assert.Throws<ArgumentOutOfRangeException>(() => probe.Run(new int[10], new int[10], [0, 4]));
+    }
+}
