@@ -195,6 +195,31 @@ public sealed class StackTape<T> where T : unmanaged, IFloatingPointIeee754<T>
         return loss;
     }
 
+    /// <summary>
+    /// Cross-entropy of the newest <paramref name="lossSteps"/> steps without touching any gradient: the
+    /// evaluation path (forward with the state carried, no backward). Returns the loss sum.
+    /// </summary>
+    public double EvaluateLoss(int lossSteps, ReadOnlySpan<int> targetTokens)
+    {
+        var p = _model.Parameters;
+        int hd = _model.Config.HiddenSize, o = Out, rows = lossSteps * Batch, first = Stored - lossSteps;
+        var z = _logits.AsSpan(0, rows * o);
+        for (int r = 0; r < rows; r++) p.Values(_model.DecoderBias).CopyTo(z.Slice(r * o, o));
+        Blas.Gemm(false, true, rows, o, hd, T.One, _layers[^1].H.AsSpan((first + 1) * Batch * hd, rows * hd), hd,
+            p.Values(_model.DecoderWeight), hd, T.One, z, o);
+        return Losses.SoftmaxCrossEntropy(z, o, CheckTargets(targetTokens, rows), T.Zero);
+    }
+
+    /// <summary>Decoder outputs (logits) of the newest step for every batch row, [B, O], e.g. for sampling.</summary>
+    public void LastLogits(Span<T> logits)
+    {
+        var p = _model.Parameters;
+        int hd = _model.Config.HiddenSize, o = Out;
+        for (int r = 0; r < Batch; r++) p.Values(_model.DecoderBias).CopyTo(logits.Slice(r * o, o));
+        Blas.Gemm(false, true, Batch, o, hd, T.One, _layers[^1].H.AsSpan(Stored * Batch * hd, Batch * hd), hd,
+            p.Values(_model.DecoderWeight), hd, T.One, logits, o);
+    }
+
     private ReadOnlySpan<int> CheckTargets(ReadOnlySpan<int> targets, int rows)
     {
         if (targets.Length != rows)

@@ -32,6 +32,9 @@ public sealed class TbpttEngine<T> where T : unmanaged, IFloatingPointIeee754<T>
     public StackTape<T> Tape { get; }
     public int Batch => Tape.Batch;
 
+    /// <summary>Steps the last update backpropagated through (k2, or fewer near the start of the stream).</summary>
+    public int LastWindow { get; private set; }
+
     /// <summary>Starts a new stream from the zero state.</summary>
     public void ResetState() => Tape.ResetState();
 
@@ -57,6 +60,7 @@ public sealed class TbpttEngine<T> where T : unmanaged, IFloatingPointIeee754<T>
         Tape.EnsureCapacity(Tape.Stored + k1);
         Tape.Append(k1, inTok, inVec);
         int window = Math.Min(k2, Tape.Stored);
+        LastWindow = window;
         T scale = T.One / T.CreateTruncating((double)k1 * Tape.Batch);
         double loss = Tape.Loss(k1, window, tgtTok, tgtVec, scale);
         Tape.Backward(window);

@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using Tbptt.BiasEstimation;
+using Tbptt.Engine;
+using Tbptt.Models;
+using Tbptt.Numerics;
+using Tbptt.Optimizers;
+using Tbptt.Probes;
+
+namespace Tbptt.Training;
+
+/// <summary>
+/// Streams batches through a model with any truncation policy: one TBPTT(k1, k2) update per window, clipping,
+/// the optimizer step at the policy's step scale; evaluation rounds on the validation (and test) stream with
+/// the state carried; the parameters of the best validation point kept. Compute is counted in tokens:
+/// (forward steps + backward steps) × batch, probes included, so runs with different K compare at equal cost.
+/// </summary>
+public sealed class Trainer
+{
+    private readonly SequenceModel<float> _model;
+    private readonly TokenStream _train, _valid;
+    private readonly TokenStream? _test;
+    private readonly TbpttEngine<float> _engine;
+    private readonly IOptimizer<float> _optimizer;
+    private readonly List<EvaluationRecord> _evaluations = [];
+    private readonly Stopwatch _clock = new();
+    private (int[] Inputs, int[] Targets)? _flatTrain;
+    private double _trainLossSum;
+    private int _trainLossCount;
+    private double _lastGradNorm;
+
+    public Trainer(SequenceModel<float> model, TrainerOptions options, TokenStream train, TokenStream valid, TokenStream? test = null)
+    {
+        options.Validate();
+        _model = model;
+        Options = options;
+        _train = train; _valid = valid; _test = test;
+        _engine = new TbpttEngine<float>(model, train.Batch);
+        int n = model.Parameters.Length;
+        _optimizer = options.Optimizer == "adam"
+            ? new Adam<float>(n, options.LearningRate, weightDecay: options.WeightDecay)
+            : new Sgd<float>(n, options.LearningRate, options.Momentum, options.WeightDecay);
+        Rng = new SeededRandom(options.Seed);
+        BestParameters = (float[])model.Parameters.Data.Clone();
+    }
+
+    public TrainerOptions Options { get; }
+    public ITruncationPolicy Policy { get; set; } = new FixedTruncation(15, 29);
+    /// <summary>The run's generator: window lengths and probe positions. Its state is part of a checkpoint.</summary>
+    public SeededRandom Rng { get; }
+    public IOptimizer<float> Optimizer => _optimizer;
+    public long Updates { get; private set; }
+    public int Epoch { get; private set; }
+    /// <summary>Next training step of the current epoch.</summary>
+    public int Position { get; private set; }
+    public long TokensSeen { get; private set; }
+    public long ComputeTokens { get; private set; }
+    public long ProbeComputeTokens { get; private set; }
+    public double BestValidLoss { get; private set; } = double.PositiveInfinity;
+    public double TestLossAtBest { get; private set; } = double.NaN;
+    public long UpdatesAtBest { get; private set; }
+    public float[] BestParameters { get; }
+    public IReadOnlyList<EvaluationRecord> Evaluations => _evaluations;
+
+    /// <summary>Raised after every evaluation round.</summary>
+    public event Action<EvaluationRecord>? Evaluated;
+    /// <summary>Raised after every update with (fraction of the run done, running train loss).</summary>
+    public event Action<double, double>? Progress;
+
+    /// <summary>
+    /// A probe callback for <see cref="AdaptiveTruncation"/>: each call measures φ at the current parameters on
+    /// S random positions of the training stream (seeded by the run's generator) and counts its compute.
+    /// </summary>
+    public Func<GradientNormProfile> CreateProbe(ProbeOptions options)
+    {
+        var probe = new GradientProbe<float>(_model, options);
+        return () =>
+        {
+            var (inputs, targets) = _flatTrain ??= _train.Flatten();
+            var result = probe.Run(inputs, targets, probe.RandomOffsets(inputs.Length, Rng));
+            ProbeComputeTokens += probe.ComputeSteps;
+            ComputeTokens += probe.ComputeSteps;
+            return new GradientNormProfile(result.Phi, result.MeanGradient);
+        };
+    }
+
+    /// <summary>Trains until the epochs, the compute budget or the time limit run out, or until cancelled.</summary>
+    public TrainingSummary Run(CancellationToken cancel = default)
+    {
+        _clock.Start();
+        bool interrupted = false;
+        int steps = _train.Steps, b = _train.Batch;
+        while (Epoch < Options.Epochs && !interrupted)
+        {
+            if (Position == 0) _engine.ResetState();
+            int nextEval = NextEvaluationStep(Position, steps);
+            while (true)
+            {
+                if (cancel.IsCancellationRequested) { interrupted = true; break; }
+                if (OutOfBudget()) { Epoch = Options.Epochs; break; }
+                var w = Policy.Next(Rng);
+                if (Position + w.K1 > steps) break; // the epoch's tail shorter than a window is dropped
+                TrainOne(w, b);
+                if (Position >= nextEval && Position + 1 <= steps) { Evaluate(); nextEval = NextEvaluationStep(Position, steps); }
+            }
+            if (interrupted) break;
+            if (Epoch < Options.Epochs)
+            {
+                Epoch++;
+                Position = 0;
+                Evaluate();
+            }
+            else Evaluate();
+        }
+        _clock.Stop();
+        return Summary(interrupted);
+    }
+
+    private bool OutOfBudget() =>
+        (Options.ComputeBudget is { } budget && ComputeTokens >= budget)
+        || (Options.TimeLimit is { } limit && _clock.Elapsed >= limit);
+
+    private int NextEvaluationStep(int position, int steps)
+    {
+        int per = Options.EvaluationsPerEpoch;
+        for (int i = 1; i < per; i++)
+        {
+            int at = (int)((long)steps * i / per);
+            if (at > position) return at;
+        }
+        return int.MaxValue; // the epoch's end evaluates
+    }
+
+    private void TrainOne(TruncationWindow w, int b)
+    {
+        var p = _model.Parameters;
+        p.ZeroGrad();
+        double loss = _engine.Update(w.K1, w.K2, _train.Inputs.AsSpan(Position * b, w.K1 * b), _train.Targets.AsSpan(Position * b, w.K1 * b));
+        _lastGradNorm = Options.Clip > 0 ? GradientClipping.ClipGlobalNorm<float>(p.Grad, Options.Clip) : GradientClipping.Norm<float>(p.Grad);
+        _optimizer.LearningRate = Options.LearningRate * w.StepScale;
+        _optimizer.Step(p.Data, p.Grad);
+        Position += w.K1;
+        Updates++;
+        TokensSeen += (long)w.K1 * b;
+        ComputeTokens += (long)(w.K1 + _engine.LastWindow) * b;
+        _trainLossSum += loss;
+        _trainLossCount++;
+        Policy.AfterUpdate(Updates);
+        Progress?.Invoke(Fraction(), _trainLossSum / _trainLossCount);
+    }
+
+    private double Fraction()
+    {
+        double byEpoch = (Epoch + (double)Position / _train.Steps) / Options.Epochs;
+        double byCompute = Options.ComputeBudget is { } c ? (double)ComputeTokens / c : 0;
+        double byTime = Options.TimeLimit is { } t ? _clock.Elapsed / t : 0;
+        return Math.Min(1, Math.Max(byEpoch, Math.Max(byCompute, byTime)));
+    }
+
+    /// <summary>Mean cross-entropy per token over a whole stream, forward only, the state carried across chunks.</summary>
+    public double EvaluateLoss(TokenStream stream)
+    {
+        int chunk = Math.Min(Options.EvalChunk, stream.Steps), b = stream.Batch;
+        var tape = new StackTape<float>(_model, b, chunk);
+        double sum = 0;
+        for (int t = 0; t < stream.Steps; t += chunk)
+        {
+            int n = Math.Min(chunk, stream.Steps - t);
+            tape.Append(n, stream.Inputs.AsSpan(t * b, n * b), default);
+            sum += tape.EvaluateLoss(n, stream.Targets.AsSpan(t * b, n * b));
+            tape.Retain(0);
+        }
+        return sum / ((double)stream.Steps * b);
+    }
+
+    private void Evaluate()
+    {
+        double valid = EvaluateLoss(_valid);
+        double test = _test is null ? double.NaN : EvaluateLoss(_test);
+        if (valid < BestValidLoss)
+        {
+            BestValidLoss = valid;
+            TestLossAtBest = test;
+            UpdatesAtBest = Updates;
+            _model.Parameters.Data.CopyTo(BestParameters, 0);
+        }
+        Policy.AfterEvaluation(Updates);
+        var estimate = (Policy as AdaptiveTruncation)?.Latest;
+        var record = new EvaluationRecord(Updates, Epoch + (double)Position / _train.Steps, TokensSeen, ComputeTokens,
+            ProbeComputeTokens, _clock.Elapsed.TotalSeconds, _trainLossCount > 0 ? _trainLossSum / _trainLossCount : double.NaN,
+            valid, test, Policy.K, estimate?.LogBeta ?? double.NaN, estimate?.RelativeBiasAtK ?? double.NaN,
+            estimate?.KByTrackedDelta ?? [], _lastGradNorm);
+        _trainLossSum = 0;
+        _trainLossCount = 0;
+        _evaluations.Add(record);
+        Evaluated?.Invoke(record);
+    }
+
+    private TrainingSummary Summary(bool interrupted) => new(Policy.Name, Updates,
+        Epoch + (double)Position / _train.Steps, ComputeTokens, ProbeComputeTokens, _clock.Elapsed.TotalSeconds,
+        BestValidLoss, TestLossAtBest, UpdatesAtBest, Policy.K, interrupted, _evaluations);
+}

@@ -1,0 +1,60 @@
+namespace Tbptt.Training;
+
+/// <summary>Every hyper-parameter of a training run, with the defaults of the paper's copy task.</summary>
+public sealed record TrainerOptions
+{
+    /// <summary>sgd or adam.</summary>
+    public string Optimizer { get; init; } = "sgd";
+    /// <summary>Base step size; a policy may scale it per update (√K, or length/K).</summary>
+    public double LearningRate { get; init; } = 1.0;
+    public double Momentum { get; init; }
+    public double WeightDecay { get; init; } = 1e-5;
+    /// <summary>Global gradient-norm clip; 0 disables it.</summary>
+    public double Clip { get; init; } = 1.0;
+    /// <summary>Passes over the training stream (the state is reset at the start of each).</summary>
+    public int Epochs { get; init; } = 1;
+    /// <summary>Stop once this many tokens of compute (forward + backward steps × batch, probes included) are spent.</summary>
+    public long? ComputeBudget { get; init; }
+    /// <summary>Stop after this much wall time.</summary>
+    public TimeSpan? TimeLimit { get; init; }
+    /// <summary>Evaluation rounds per epoch (at evenly spaced points; the last at the epoch's end).</summary>
+    public int EvaluationsPerEpoch { get; init; } = 1;
+    /// <summary>Steps per forward chunk during evaluation (memory only; the state is carried across chunks).</summary>
+    public int EvalChunk { get; init; } = 200;
+    /// <summary>Seeds every random choice of the run (window lengths, probe positions).</summary>
+    public long Seed { get; init; } = 1;
+
+    public void Validate()
+    {
+        if (Optimizer is not ("sgd" or "adam")) throw new ArgumentException($"optimizer '{Optimizer}' is not sgd or adam.", nameof(Optimizer));
+        if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "the learning rate must be > 0.");
+        if (!(Clip >= 0)) throw new ArgumentOutOfRangeException(nameof(Clip), Clip, "clip must be ≥ 0 (0 disables it).");
+        if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "epochs must be at least 1.");
+        if (EvaluationsPerEpoch < 1) throw new ArgumentOutOfRangeException(nameof(EvaluationsPerEpoch), EvaluationsPerEpoch, "evaluations per epoch must be at least 1.");
+        if (EvalChunk < 1) throw new ArgumentOutOfRangeException(nameof(EvalChunk), EvalChunk, "the evaluation chunk must be at least 1 step.");
+    }
+}
+
+/// <summary>One evaluation round: where training stands and how the model does.</summary>
+public sealed record EvaluationRecord(
+    long Updates, double Epoch, long TokensSeen, long ComputeTokens, long ProbeComputeTokens, double WallSeconds,
+    double TrainLoss, double ValidLoss, double TestLoss, int K, double LogBeta, double RelativeBiasAtK,
+    IReadOnlyList<(double Delta, int K)> KByDelta, double GradientNorm)
+{
+    public double ValidPerplexity => Math.Exp(ValidLoss);
+    public double ValidBitsPerToken => ValidLoss / Math.Log(2);
+    public double TestPerplexity => Math.Exp(TestLoss);
+    public double TestBitsPerToken => TestLoss / Math.Log(2);
+}
+
+/// <summary>The outcome of a run.</summary>
+public sealed record TrainingSummary(
+    string Policy, long Updates, double Epochs, long ComputeTokens, long ProbeComputeTokens, double WallSeconds,
+    double BestValidLoss, double TestLossAtBest, long UpdatesAtBest, int FinalK, bool Interrupted,
+    IReadOnlyList<EvaluationRecord> Evaluations)
+{
+    public double BestValidPerplexity => Math.Exp(BestValidLoss);
+    public double TestPerplexityAtBest => Math.Exp(TestLossAtBest);
+    public double BestValidBitsPerToken => BestValidLoss / Math.Log(2);
+    public double TestBitsPerTokenAtBest => TestLossAtBest / Math.Log(2);
+}

@@ -1,0 +1,32 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using Tbptt.Numerics;
+
+namespace Tbptt.Cli.Commands;
+
+/// <summary><c>tbptt info</c>: what this build runs on — runtime, cores, SIMD and the active BLAS backend with the reason.</summary>
+public static class InfoCommand
+{
+    public static Command Create()
+    {
+        var cmd = new Command("info", "Show the runtime, the machine and which BLAS backend is active and why.");
+        cmd.SetAction(_ => CliErrors.Run(() =>
+        {
+            foreach (var line in Lines()) Console.WriteLine(line);
+            return 0;
+        }));
+        return cmd;
+    }
+
+    public static IEnumerable<string> Lines()
+    {
+        var version = typeof(InfoCommand).Assembly.GetName().Version;
+        yield return $"tbptt {version?.ToString(3)}";
+        yield return $"runtime:  {RuntimeInformation.FrameworkDescription} on {RuntimeInformation.OSDescription} ({RuntimeInformation.ProcessArchitecture})";
+        yield return $"cores:    {Environment.ProcessorCount}";
+        yield return $"simd:     {(Vector512.IsHardwareAccelerated ? "AVX-512" : Vector256.IsHardwareAccelerated ? "AVX2/256-bit" : Vector128.IsHardwareAccelerated ? "128-bit" : "none")}";
+        yield return $"blas:     {Blas.Describe()}";
+        yield return "          (set TBPTT_BLAS=managed|openblas|mkl to choose; OpenBLAS: apt-get install -y libopenblas0-pthread)";
+    }
+}

@@ -1,0 +1,29 @@
+using System.CommandLine;
+using System.Globalization;
+
+namespace Tbptt.Cli;
+
+/// <summary>Option builders with the conventions of every command: a description and, where one exists, a default shown in --help.</summary>
+public static class Opt
+{
+    public static Option<T> Required<T>(string name, string description) =>
+        new(name) { Description = description, Required = true };
+
+    public static Option<T> WithDefault<T>(string name, string description, T value) =>
+        new(name) { Description = description, DefaultValueFactory = _ => value };
+
+    public static Option<T> Optional<T>(string name, string description) =>
+        new(name) { Description = description };
+
+    /// <summary>A comma-separated list such as "0.9,0.5,0.1": values parsed with the invariant culture.</summary>
+    public static double[] ParseDoubles(string text, string option) =>
+        Split(text).Select(s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
+            ? v : throw new UserInputException($"{option}: '{s}' is not a number.")).ToArray();
+
+    public static int[] ParseInts(string text, string option) =>
+        Split(text).Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v)
+            ? v : throw new UserInputException($"{option}: '{s}' is not a whole number.")).ToArray();
+
+    public static string[] Split(string text) =>
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}
