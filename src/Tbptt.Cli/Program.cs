@@ -21,6 +21,7 @@ public static class Program
         GradCommand.Create(),
         ProbeCommand.Create(),
         EstimateKCommand.Create(),
+        CopyCommand.Create(),
         DemoCommand.Create(),
     ];
 }
