@@ -18,6 +18,7 @@ public sealed class StackTape<T> where T : unmanaged, IFloatingPointIeee754<T>
     private T[] _dx0 = [];    // [cap, B, In0] its gradient (token input only: feeds the embedding)
     private int[] _tokens = []; // [cap, B] token ids, for the embedding gradient
     private T[] _logits = []; // [cap, B, O] decoder outputs, then their gradients
+    private readonly DropoutSites<T>? _dropout; // null when the model has no dropout
 
     public StackTape(SequenceModel<T> model, int batch, int capacity)
     {
@@ -27,8 +28,22 @@ public sealed class StackTape<T> where T : unmanaged, IFloatingPointIeee754<T>
         var c = model.Config;
         _layers = new RecurrentLayer<T>[c.Layers];
         for (int l = 0; l < c.Layers; l++) _layers[l] = RecurrentLayer<T>.Create(c, model.Layers[l], l, batch);
+        if (c.Dropout > 0)
+            _dropout = new DropoutSites<T>(c.Dropout, batch,
+                [c.FirstLayerInputSize, .. Enumerable.Repeat(c.HiddenSize, c.Layers)]);
         EnsureCapacity(Math.Max(1, capacity));
     }
+
+    /// <summary>
+    /// Training mode applies the model's dropout; evaluation mode (false) runs the network as is. Set it while
+    /// the tape holds no steps: a window's forward and backward must see the same masks.
+    /// </summary>
+    public bool Training { get; set; } = true;
+
+    /// <summary>The generator of dropout masks; part of a run's state, so a resumed run draws the same masks.</summary>
+    public SeededRandom DropoutRandom { get; set; } = new(0);
+
+    private bool Dropping => _dropout is not null && Training;
 
     public int Batch { get; }
     public int Capacity { get; private set; }
@@ -51,6 +66,7 @@ public sealed class StackTape<T> where T : unmanaged, IFloatingPointIeee754<T>
             _tokens = t;
         }
         _logits = Grow(_logits, capacity * Batch * Out);
+        _dropout?.EnsureCapacity(capacity);
         Capacity = capacity;
     }
 
@@ -117,6 +133,7 @@ public sealed class StackTape<T> where T : unmanaged, IFloatingPointIeee754<T>
         int from = Stored - count;
         _x0.AsSpan(from * Batch * In0, count * Batch * In0).CopyTo(_x0);
         if (_tokens.Length > 0) _tokens.AsSpan(from * Batch, count * Batch).CopyTo(_tokens);
+        _dropout?.Retain(Stored, count);
         Stored = count;
     }
 
@@ -149,13 +166,31 @@ public sealed class StackTape<T> where T : unmanaged, IFloatingPointIeee754<T>
             vectors.CopyTo(x0);
         }
         var p = _model.Parameters;
+        int bh = Batch * _model.Config.HiddenSize;
+        if (Dropping) _dropout!.ForwardInPlace(0, x0, s0, n, DropoutRandom);
         for (int l = 0; l < _layers.Length; l++)
-            _layers[l].Forward(l == 0 ? _x0 : LayerInput(l), s0, n, p);
+        {
+            _layers[l].Forward(LayerInput(l), s0, n, p);
+            if (Dropping) _dropout!.Forward(l + 1, _layers[l].H.AsSpan((s0 + 1) * bh, n * bh), s0, n, DropoutRandom);
+        }
         Stored += n;
     }
 
-    /// <summary>Layer l &gt; 0 reads the outputs of layer l−1: its H from slot 1 on.</summary>
-    private ReadOnlySpan<T> LayerInput(int l) => _layers[l - 1].H.AsSpan(Batch * _model.Config.HiddenSize);
+    /// <summary>
+    /// What layer l reads, [cap, B, In_l]: the (masked) first input, or the outputs of layer l−1 — its H from
+    /// slot 1 on, or their masked copy under dropout.
+    /// </summary>
+    private ReadOnlySpan<T> LayerInput(int l) =>
+        l == 0 ? _x0 : Dropping ? _dropout!.Output(l) : _layers[l - 1].H.AsSpan(Batch * _model.Config.HiddenSize);
+
+    /// <summary>The decoder's input for <paramref name="rows"/> rows from step <paramref name="first"/>.</summary>
+    private ReadOnlySpan<T> DecoderInput(int first, int rows)
+    {
+        int hd = _model.Config.HiddenSize;
+        return Dropping
+            ? _dropout!.Output(_layers.Length).AsSpan(first * Batch * hd, rows * hd)
+            : _layers[^1].H.AsSpan((first + 1) * Batch * hd, rows * hd);
+    }
 
     /// <summary>
     /// Loss of the newest <paramref name="lossSteps"/> steps through the decoder, its gradient (times
@@ -169,7 +204,7 @@ public sealed class StackTape<T> where T : unmanaged, IFloatingPointIeee754<T>
         int hd = c.HiddenSize, o = Out, rows = lossSteps * Batch;
         int first = Stored - lossSteps; // first loss step
         var top = _layers[^1];
-        var hTop = top.H.AsSpan((first + 1) * Batch * hd, rows * hd);
+        var hTop = DecoderInput(first, rows);
         var z = _logits.AsSpan(0, rows * o);
         // z (rows × O) = H_top (rows × Hd) · W_decᵀ + b, the whole window in one product
         for (int r = 0; r < rows; r++) p.Values(_model.DecoderBias).CopyTo(z.Slice(r * o, o));
@@ -191,6 +226,7 @@ public sealed class StackTape<T> where T : unmanaged, IFloatingPointIeee754<T>
             int n = Stored - from;
             Blas.Gemm(false, false, n * Batch, hd, o, T.One, z.Slice((from - first) * Batch * o, n * Batch * o), o,
                 p.Values(_model.DecoderWeight), hd, T.Zero, top.DHin.AsSpan(from * Batch * hd, n * Batch * hd), hd);
+            if (Dropping) _dropout!.Backward(_layers.Length, top.DHin, from, n);
         }
         return loss;
     }
@@ -205,8 +241,7 @@ public sealed class StackTape<T> where T : unmanaged, IFloatingPointIeee754<T>
         int hd = _model.Config.HiddenSize, o = Out, rows = lossSteps * Batch, first = Stored - lossSteps;
         var z = _logits.AsSpan(0, rows * o);
         for (int r = 0; r < rows; r++) p.Values(_model.DecoderBias).CopyTo(z.Slice(r * o, o));
-        Blas.Gemm(false, true, rows, o, hd, T.One, _layers[^1].H.AsSpan((first + 1) * Batch * hd, rows * hd), hd,
-            p.Values(_model.DecoderWeight), hd, T.One, z, o);
+        Blas.Gemm(false, true, rows, o, hd, T.One, DecoderInput(first, rows), hd, p.Values(_model.DecoderWeight), hd, T.One, z, o);
         return Losses.SoftmaxCrossEntropy(z, o, CheckTargets(targetTokens, rows), T.Zero);
     }
 
@@ -250,8 +285,10 @@ public sealed class StackTape<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             var sg = stateGrads is null ? Span<T>.Empty : stateGrads[l].AsSpan(0, window * Batch * _layers[l].StateWidth);
             _layers[l].BackwardThroughTime(w0, window, p, sg);
-            if (l > 0) _layers[l].InputGradient(_layers[l - 1].DHin, w0, window, p);
-            else if (tokens) _layers[0].InputGradient(_dx0, w0, window, p);
+            var dx = l > 0 ? _layers[l - 1].DHin : tokens ? _dx0 : null;
+            if (dx is null) continue;
+            _layers[l].InputGradient(dx, w0, window, p);
+            if (Dropping) _dropout!.Backward(l, dx, w0, window);
         }
         int done = 0; // lags whose weight gradients are accumulated
         foreach (int k in snapshotLags)
@@ -270,7 +307,7 @@ public sealed class StackTape<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         var p = _model.Parameters;
         for (int l = 0; l < _layers.Length; l++)
-            _layers[l].WeightGradients(l == 0 ? _x0 : LayerInput(l), from, n, p);
+            _layers[l].WeightGradients(LayerInput(l), from, n, p);
         if (_model.Config.Input != InputKind.Tokens) return;
         // Embedding gradient: scatter-add each step's dX row into its token's row.
         var dEmb = p.Gradient(_model.Embedding!);

@@ -52,6 +52,13 @@ public sealed record ModelConfig
     /// <summary>Share <c>decoder.weight</c> with <c>embedding.weight</c> (needs EmbedSize = HiddenSize, InputSize = OutputSize).</summary>
     public bool TieWeights { get; init; }
 
+    /// <summary>
+    /// Dropout probability p on the embeddings, between layers and on the last layer's output before the decoder
+    /// (PyTorch's word_language_model places it the same way). Inverted dropout: kept values are scaled by 1/(1−p),
+    /// so evaluation uses the network as is.
+    /// </summary>
+    public double Dropout { get; init; }
+
     /// <summary>Gates per cell: the row blocks of <c>weight_ih</c>/<c>weight_hh</c>.</summary>
     public int GateCount => Cell switch { CellKind.Lstm => 4, CellKind.Gru => 3, _ => 1 };
 
@@ -70,6 +77,8 @@ public sealed record ModelConfig
         if (Input == InputKind.Tokens) Positive(EmbedSize, nameof(EmbedSize));
         if (Loss == LossKind.CrossEntropy && OutputSize < 2)
             throw new ArgumentOutOfRangeException(nameof(OutputSize), OutputSize, "cross-entropy needs at least 2 classes.");
+        if (!(Dropout >= 0 && Dropout < 1))
+            throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "dropout must be in [0, 1).");
         if (Cell != CellKind.Elman && Nonlinearity != Nonlinearity.Tanh)
             throw new ArgumentException($"Nonlinearity {Nonlinearity} applies to Elman cells only; {Cell} has fixed gates.", nameof(Nonlinearity));
         if (TieWeights && (Input != InputKind.Tokens || EmbedSize != HiddenSize || InputSize != OutputSize))

@@ -77,7 +77,8 @@ public sealed class GradientProbe<T> where T : unmanaged, IFloatingPointIeee754<
         _model = model;
         _options = options;
         int w = options.Window, s = options.Samples;
-        _tape = new StackTape<T>(model, s, Math.Max(w, Math.Min(options.EffectiveBurnIn, w)));
+        // The probe measures the network as it is, without dropout noise.
+        _tape = new StackTape<T>(model, s, w) { Training = false };
         _stateGrads = _tape.Layers.Select(l => new T[w * s * l.StateWidth]).ToArray();
         _inputs = new int[w * s];
         _targets = new int[s];

@@ -40,6 +40,7 @@ public sealed class Trainer
             ? new Adam<float>(n, options.LearningRate, weightDecay: options.WeightDecay)
             : new Sgd<float>(n, options.LearningRate, options.Momentum, options.WeightDecay);
         Rng = new SeededRandom(options.Seed);
+        _engine.Tape.DropoutRandom = new SeededRandom(options.Seed ^ 0x5DEECE66DL);
         BestParameters = (float[])model.Parameters.Data.Clone();
     }
 
@@ -160,7 +161,7 @@ public sealed class Trainer
     public double EvaluateLoss(TokenStream stream)
     {
         int chunk = Math.Min(Options.EvalChunk, stream.Steps), b = stream.Batch;
-        var tape = new StackTape<float>(_model, b, chunk);
+        var tape = new StackTape<float>(_model, b, chunk) { Training = false };
         double sum = 0;
         for (int t = 0; t < stream.Steps; t += chunk)
         {

@@ -37,6 +37,31 @@ public class GradientCheckTests
         Check(Vectors(CellKind.Gru, 1, LossKind.CrossEntropy) with { OutputSize = 4 }, seed: 4);
     }
 
+    [Theory]
+    [InlineData(CellKind.Lstm, 2)]
+    [InlineData(CellKind.Gru, 3)]
+    [InlineData(CellKind.Elman, 2)]
+    public void DropoutWithFixedMasksMatchesFiniteDifferences(CellKind cell, int layers)
+    {
+        var config = Tokens(cell, layers) with { Dropout = 0.3 };
+        Check(config, seed: 6);
+        // The masks are really applied: training-mode loss differs from the evaluation-mode loss.
+        var model = SequenceModel<double>.Create(config, 6);
+        var stream = MakeStream(config, 7, 2, 6);
+        double train = Update(Engine(model, 2), 7, 7, stream);
+        var eval = Engine(model, 2);
+        eval.Tape.Training = false;
+        Assert.NotEqual(train, Update(eval, 7, 7, stream));
+    }
+
+    /// <summary>A fresh engine whose dropout masks replay from the same generator state on every call.</summary>
+    private static TbpttEngine<double> Engine(SequenceModel<double> model, int batch)
+    {
+        var e = new TbpttEngine<double>(model, batch);
+        e.Tape.DropoutRandom = new Tbptt.Numerics.SeededRandom(7);
+        return e;
+    }
+
     private static void Check(ModelConfig config, int seed)
     {
         const int steps = 7, batch = 2;
@@ -44,7 +69,7 @@ public class GradientCheckTests
         var stream = MakeStream(config, steps, batch, seed);
         var p = model.Parameters;
         p.ZeroGrad();
-        Update(new TbpttEngine<double>(model, batch), steps, steps, stream);
+        Update(Engine(model, batch), steps, steps, stream);
         var analytic = (double[])p.Grad.Clone();
 
         const double eps = 1e-6;
@@ -53,9 +78,9 @@ public class GradientCheckTests
         {
             double keep = p.Data[i];
             p.Data[i] = keep + eps;
-            double up = Update(new TbpttEngine<double>(model, batch), steps, steps, stream);
+            double up = Update(Engine(model, batch), steps, steps, stream);
             p.Data[i] = keep - eps;
-            double down = Update(new TbpttEngine<double>(model, batch), steps, steps, stream);
+            double down = Update(Engine(model, batch), steps, steps, stream);
             p.Data[i] = keep;
             numeric[i] = (up - down) / (2 * eps);
         }
