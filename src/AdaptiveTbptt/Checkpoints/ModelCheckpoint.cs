@@ -27,6 +27,7 @@ public static class ModelCheckpoint
         ["output_size"] = Invariant(c.OutputSize),
         ["loss"] = c.Loss switch { LossKind.CrossEntropy => "cross_entropy", LossKind.SquaredError => "squared_error", _ => "sigmoid_squared_error" },
         ["tied"] = c.TieWeights ? "true" : "false",
+        ["dropout"] = c.Dropout.ToString("R", CultureInfo.InvariantCulture),
     };
 
     private static string Invariant(int v) => v.ToString(CultureInfo.InvariantCulture);
@@ -90,6 +91,7 @@ public static class ModelCheckpoint
                 _ => throw new InvalidDataException($"{file.Path}: unknown loss '{loss}'"),
             },
             TieWeights = m.TryGetValue("tied", out var t) && t == "true",
+            Dropout = m.TryGetValue("dropout", out var d) && double.TryParse(d, NumberStyles.Float, CultureInfo.InvariantCulture, out double p) ? p : 0,
         };
         try { config.Validate(); }
         catch (ArgumentException e) { throw new InvalidDataException($"{file.Path}: inconsistent model: {e.Message}"); }

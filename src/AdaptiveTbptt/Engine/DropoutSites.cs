@@ -78,6 +78,16 @@ internal sealed class DropoutSites<T> where T : unmanaged, IFloatingPointIeee754
         TensorPrimitives.Multiply(g, _masks[site].AsSpan(from * _batch * width, g.Length), g);
     }
 
+    /// <summary>Masks and masked outputs per site, for checkpoints (see <see cref="RecurrentLayer{T}.Persistent"/>).</summary>
+    public IEnumerable<TapeBuffer<T>> Persistent()
+    {
+        for (int s = 0; s < _widths.Length; s++)
+        {
+            yield return new TapeBuffer<T>($"dropout{s}.mask", _masks[s], 0, _batch * _widths[s]);
+            if (s > 0) yield return new TapeBuffer<T>($"dropout{s}.out", _outputs[s], 0, _batch * _widths[s]);
+        }
+    }
+
     /// <summary>Moves the newest <paramref name="count"/> of <paramref name="stored"/> steps to the front.</summary>
     public void Retain(int stored, int count)
     {

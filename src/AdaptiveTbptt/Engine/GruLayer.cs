@@ -114,6 +114,9 @@ public sealed class GruLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloati
         }
     }
 
+    public override IEnumerable<TapeBuffer<T>> Persistent() =>
+        base.Persistent().Append(new TapeBuffer<T>("hn", _hn, 0, Batch * Hidden));
+
     public override void Retain(int stored, int count)
     {
         base.Retain(stored, count);

@@ -128,6 +128,9 @@ public sealed class LstmLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloat
         _tanhC.AsSpan(from * hb, count * hb).CopyTo(_tanhC);
     }
 
+    public override IEnumerable<TapeBuffer<T>> Persistent() =>
+        base.Persistent().Concat([new TapeBuffer<T>("c", _c, 1, Batch * Hidden), new TapeBuffer<T>("tanh_c", _tanhC, 0, Batch * Hidden)]);
+
     public override void ResetState()
     {
         base.ResetState();

@@ -119,6 +119,17 @@ public abstract class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee7
         Gates.AsSpan(from * gb, count * gb).CopyTo(Gates);
     }
 
+    /// <summary>
+    /// The buffers that carry a run across updates, for checkpoints: name, array, extra slots (1 for per-state
+    /// buffers with slot 0) and values per step. Holding the first (stored + extra)·perStep values of each
+    /// restores the tape exactly, activations computed before the last update included.
+    /// </summary>
+    public virtual IEnumerable<TapeBuffer<T>> Persistent()
+    {
+        yield return new TapeBuffer<T>("h", H, 1, Batch * Hidden);
+        yield return new TapeBuffer<T>("gates", Gates, 0, Batch * GateWidth);
+    }
+
     /// <summary>Zeroes the state in slot 0 (sequence start).</summary>
     public virtual void ResetState() => H.AsSpan(0, Batch * Hidden).Clear();
 
@@ -143,4 +154,10 @@ public abstract class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee7
             _ => new ElmanLayer<T>(slices, inSize, c.HiddenSize, batch, c.Nonlinearity),
         };
     }
+}
+
+/// <summary>One persistent tape buffer: <see cref="RecurrentLayer{T}.Persistent"/>.</summary>
+public sealed record TapeBuffer<T>(string Name, T[] Values, int ExtraSlots, int PerStep)
+{
+    public int Length(int stored) => (stored + ExtraSlots) * PerStep;
 }

@@ -34,8 +34,9 @@ public sealed record AdaptiveOptions
 }
 
 /// <summary>One re-estimate: what the probes said and the K chosen.</summary>
+/// <param name="Last">The last probe's full estimate (not kept across a resume).</param>
 public sealed record KEstimate(long Update, int K, double LogBeta, double RelativeBiasAtK, IReadOnlyList<int> ProbeKs,
-    IReadOnlyList<(double Delta, int K)> KByTrackedDelta, BiasEstimate Last);
+    IReadOnlyList<(double Delta, int K)> KByTrackedDelta, BiasEstimate? Last);
 
 /// <summary>
 /// Adaptive TBPTT: every <see cref="AdaptiveOptions.EstimateEvery"/> updates it runs P probes through a
@@ -99,6 +100,11 @@ public sealed class AdaptiveTruncation : ITruncationPolicy
         return estimate;
     }
 
-    /// <summary>Restores K after a resumed run (the history is the caller's to persist).</summary>
-    public void Restore(int k) => K = Math.Clamp(k, Options.KMin, Options.KMax);
+    /// <summary>Restores K and the estimate history of a resumed run.</summary>
+    public void Restore(int k, IEnumerable<KEstimate> history)
+    {
+        K = Math.Clamp(k, Options.KMin, Options.KMax);
+        _history.Clear();
+        _history.AddRange(history);
+    }
 }

@@ -64,6 +64,12 @@ public sealed class Trainer
 
     /// <summary>Raised after every evaluation round.</summary>
     public event Action<EvaluationRecord>? Evaluated;
+    /// <summary>
+    /// Called after every evaluation round and when a run stops early: the place to write a checkpoint
+    /// (<see cref="ExportState"/>), so a stopped run loses nothing.
+    /// </summary>
+    public Action<Trainer>? Checkpoint { get; set; }
+
     /// <summary>Raised after every update with (fraction of the run done, running train loss).</summary>
     public event Action<double, double>? Progress;
 
@@ -89,6 +95,21 @@ public sealed class Trainer
     {
         _clock.Start();
         bool interrupted = false;
+        try
+        {
+            interrupted = Loop(cancel);
+        }
+        finally
+        {
+            _clock.Stop();
+        }
+        if (interrupted) Checkpoint?.Invoke(this);
+        return Summary(interrupted);
+    }
+
+    private bool Loop(CancellationToken cancel)
+    {
+        bool interrupted = false;
         int steps = _train.Steps, b = _train.Batch;
         while (Epoch < Options.Epochs && !interrupted)
         {
@@ -112,8 +133,8 @@ public sealed class Trainer
             }
             else Evaluate();
         }
-        _clock.Stop();
-        return Summary(interrupted);
+        if (!interrupted) Progress?.Invoke(1.0, _trainLossCount > 0 ? _trainLossSum / _trainLossCount : double.NaN);
+        return interrupted;
     }
 
     private bool OutOfBudget() =>
@@ -187,16 +208,64 @@ public sealed class Trainer
         Policy.AfterEvaluation(Updates);
         var estimate = (Policy as AdaptiveTruncation)?.Latest;
         var record = new EvaluationRecord(Updates, Epoch + (double)Position / _train.Steps, TokensSeen, ComputeTokens,
-            ProbeComputeTokens, _clock.Elapsed.TotalSeconds, _trainLossCount > 0 ? _trainLossSum / _trainLossCount : double.NaN,
+            ProbeComputeTokens, WallSeconds, _trainLossCount > 0 ? _trainLossSum / _trainLossCount : double.NaN,
             valid, test, Policy.K, estimate?.LogBeta ?? double.NaN, estimate?.RelativeBiasAtK ?? double.NaN,
             estimate?.KByTrackedDelta ?? [], _lastGradNorm);
         _trainLossSum = 0;
         _trainLossCount = 0;
         _evaluations.Add(record);
         Evaluated?.Invoke(record);
+        Checkpoint?.Invoke(this);
     }
 
+    private double _wallOffset; // seconds spent before a resume
+
+    /// <summary>The complete state of the run now (see <see cref="TrainerState"/>).</summary>
+    public TrainerState ExportState() => new()
+    {
+        Counters = new TrainerCounters(Updates, Epoch, Position, TokensSeen, ComputeTokens, ProbeComputeTokens, BestValidLoss,
+            TestLossAtBest, UpdatesAtBest, _trainLossSum, _trainLossCount, _lastGradNorm, WallSeconds, _optimizer.Steps, Policy.K,
+            _evaluations.ToArray(), (Policy as AdaptiveTruncation)?.History.ToArray() ?? []),
+        Parameters = (float[])_model.Parameters.Data.Clone(),
+        BestParameters = (float[])BestParameters.Clone(),
+        OptimizerState = _optimizer.State.ToDictionary(kv => kv.Key, kv => (float[])kv.Value.Clone()),
+        Rng = Rng.State,
+        DropoutRng = _engine.Tape.DropoutRandom.State,
+        TapeStored = _engine.Tape.Stored,
+        Tape = _engine.Tape.Snapshot().ToDictionary(x => x.Name, x => x.Values),
+    };
+
+    /// <summary>Continues from <paramref name="state"/>; set <see cref="Policy"/> first (its K is restored).</summary>
+    public void ImportState(TrainerState state)
+    {
+        var c = state.Counters;
+        if (state.Parameters.Length != _model.Parameters.Length)
+            throw new InvalidDataException($"the checkpoint holds {state.Parameters.Length} parameters, the model {_model.Parameters.Length}.");
+        state.Parameters.CopyTo(_model.Parameters.Data, 0);
+        state.BestParameters.CopyTo(BestParameters, 0);
+        foreach (var (name, buffer) in _optimizer.State)
+        {
+            if (!state.OptimizerState.TryGetValue(name, out var saved) || saved.Length != buffer.Length)
+                throw new InvalidDataException($"the checkpoint lacks the optimizer's '{name}' (or it has the wrong size).");
+            saved.CopyTo(buffer, 0);
+        }
+        _optimizer.RestoreSteps(c.OptimizerSteps);
+        Rng.State = state.Rng;
+        _engine.Tape.DropoutRandom.State = state.DropoutRng;
+        _engine.Tape.Restore(state.TapeStored, state.Tape);
+        (Updates, Epoch, Position, TokensSeen, ComputeTokens, ProbeComputeTokens) =
+            (c.Updates, c.Epoch, c.Position, c.TokensSeen, c.ComputeTokens, c.ProbeComputeTokens);
+        (BestValidLoss, TestLossAtBest, UpdatesAtBest) = (c.BestValidLoss, c.TestLossAtBest, c.UpdatesAtBest);
+        (_trainLossSum, _trainLossCount, _lastGradNorm, _wallOffset) = (c.TrainLossSum, c.TrainLossCount, c.LastGradNorm, c.WallSeconds);
+        _evaluations.Clear();
+        _evaluations.AddRange(c.Evaluations);
+        if (Policy is AdaptiveTruncation adaptive) adaptive.Restore(c.PolicyK, c.KHistory);
+    }
+
+    /// <summary>Wall time of the run, time before a resume included.</summary>
+    public double WallSeconds => _wallOffset + _clock.Elapsed.TotalSeconds;
+
     private TrainingSummary Summary(bool interrupted) => new(Policy.Name, Updates,
-        Epoch + (double)Position / _train.Steps, ComputeTokens, ProbeComputeTokens, _clock.Elapsed.TotalSeconds,
+        Epoch + (double)Position / _train.Steps, ComputeTokens, ProbeComputeTokens, WallSeconds,
         BestValidLoss, TestLossAtBest, UpdatesAtBest, Policy.K, interrupted, _evaluations);
 }

@@ -1,0 +1,57 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Tbptt.Training;
+
+/// <summary>
+/// Everything a <see cref="Trainer"/> needs to continue a stopped run exactly as if it had not stopped: counters,
+/// running sums, both generators, optimizer moments, the parameters and the best ones, the policy's K and
+/// history, the evaluations so far, and the engine's tape (steps a TBPTT(k1, k2 &gt; k1) window will reuse).
+/// </summary>
+public sealed class TrainerState
+{
+    public required TrainerCounters Counters { get; init; }
+    public required float[] Parameters { get; init; }
+    public required float[] BestParameters { get; init; }
+    public required IReadOnlyDictionary<string, float[]> OptimizerState { get; init; }
+    public required ulong[] Rng { get; init; }
+    public required ulong[] DropoutRng { get; init; }
+    public required int TapeStored { get; init; }
+    public required IReadOnlyDictionary<string, float[]> Tape { get; init; }
+}
+
+/// <summary>The scalar part of <see cref="TrainerState"/>; serialised as JSON into a checkpoint's metadata.</summary>
+public sealed record TrainerCounters(
+    long Updates, int Epoch, int Position, long TokensSeen, long ComputeTokens, long ProbeComputeTokens,
+    double BestValidLoss, double TestLossAtBest, long UpdatesAtBest, double TrainLossSum, int TrainLossCount,
+    double LastGradNorm, double WallSeconds, long OptimizerSteps, int PolicyK,
+    IReadOnlyList<EvaluationRecord> Evaluations, IReadOnlyList<KEstimate> KHistory)
+{
+    /// <summary>JSON that keeps NaN/∞ and tuples: a resumed run must see exactly the numbers it saved.</summary>
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        IncludeFields = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new JsonIgnoreLastConverter() },
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static TrainerCounters FromJson(string json) =>
+        JsonSerializer.Deserialize<TrainerCounters>(json, Json) ?? throw new InvalidDataException("empty trainer state.");
+
+    /// <summary>A <see cref="KEstimate"/> is stored without its full last estimate (a diagnostic, not state).</summary>
+    private sealed class JsonIgnoreLastConverter : JsonConverter<KEstimate>
+    {
+        private sealed record Stored(long Update, int K, double LogBeta, double RelativeBiasAtK, int[] ProbeKs, (double, int)[] KByTrackedDelta);
+
+        public override KEstimate Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            var s = JsonSerializer.Deserialize<Stored>(ref reader, Json)!;
+            return new KEstimate(s.Update, s.K, s.LogBeta, s.RelativeBiasAtK, s.ProbeKs, s.KByTrackedDelta, null);
+        }
+
+        public override void Write(Utf8JsonWriter writer, KEstimate v, JsonSerializerOptions options) =>
+            JsonSerializer.Serialize(writer, new Stored(v.Update, v.K, v.LogBeta, v.RelativeBiasAtK, v.ProbeKs.ToArray(), v.KByTrackedDelta.ToArray()), Json);
+    }
+}

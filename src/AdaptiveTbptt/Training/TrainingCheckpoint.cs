@@ -1,0 +1,61 @@
+using System.Globalization;
+using Tbptt.Checkpoints;
+using Tbptt.Models;
+
+namespace Tbptt.Training;
+
+/// <summary>
+/// A resumable checkpoint as one safetensors file: the model under PyTorch's names (so the file still loads
+/// into PyTorch with <c>strict=False</c>), and under <c>trainer.*</c> the best parameters, optimizer moments,
+/// generator states and the engine's tape; counters, evaluations and the caller's run options in metadata.
+/// Written atomically, so a crash mid-write leaves the previous checkpoint intact.
+/// </summary>
+public static class TrainingCheckpoint
+{
+    private const string Prefix = "trainer.";
+
+    public static void Save(string path, SequenceModel<float> model, TrainerState state, IReadOnlyDictionary<string, string> metadata)
+    {
+        var config = model.Config;
+        var tensors = new List<SafetensorsTensor>();
+        var values = model.Parameters;
+        foreach (var s in values.Slices)
+            tensors.Add(SafetensorsTensor.FromFloat32(s.Name, s.Shape, state.Parameters.AsSpan(s.Offset, s.Length)));
+        tensors.Add(SafetensorsTensor.FromFloat32(Prefix + "best_parameters", [state.BestParameters.Length], state.BestParameters));
+        foreach (var (name, v) in state.OptimizerState)
+            tensors.Add(SafetensorsTensor.FromFloat32(Prefix + "optimizer." + name, [v.Length], v));
+        foreach (var (name, v) in state.Tape)
+            tensors.Add(SafetensorsTensor.FromFloat32(Prefix + "tape." + name, [v.Length], v));
+        tensors.Add(SafetensorsTensor.FromInt64(Prefix + "rng", [4], state.Rng.Select(u => unchecked((long)u)).ToArray()));
+        tensors.Add(SafetensorsTensor.FromInt64(Prefix + "dropout_rng", [4], state.DropoutRng.Select(u => unchecked((long)u)).ToArray()));
+        var meta = ModelCheckpoint.Describe(config);
+        meta["dropout"] = config.Dropout.ToString("R", CultureInfo.InvariantCulture);
+        foreach (var (k, v) in metadata) meta[k] = v;
+        meta[Prefix + "counters"] = state.Counters.ToJson();
+        meta[Prefix + "tape_stored"] = state.TapeStored.ToString(CultureInfo.InvariantCulture);
+        Safetensors.Write(path, tensors, meta);
+    }
+
+    /// <summary>Reads the trainer state of a checkpoint written by <see cref="Save"/>.</summary>
+    public static TrainerState Load(SafetensorsFile file)
+    {
+        var model = ModelCheckpoint.Load(file);
+        var counters = TrainerCounters.FromJson(file.GetMetadata(Prefix + "counters"));
+        int stored = int.Parse(file.GetMetadata(Prefix + "tape_stored"), CultureInfo.InvariantCulture);
+        Dictionary<string, float[]> Group(string group) => file.Tensors
+            .Where(t => t.Name.StartsWith(Prefix + group, StringComparison.Ordinal))
+            .ToDictionary(t => t.Name[(Prefix.Length + group.Length)..], t => t.ToFloat32());
+        ulong[] Words(string name) => file.Get(Prefix + name).ToInt64().Select(l => unchecked((ulong)l)).ToArray();
+        return new TrainerState
+        {
+            Counters = counters,
+            Parameters = model.Parameters.Data,
+            BestParameters = file.Get(Prefix + "best_parameters").ToFloat32(),
+            OptimizerState = Group("optimizer."),
+            Rng = Words("rng"),
+            DropoutRng = Words("dropout_rng"),
+            TapeStored = stored,
+            Tape = Group("tape."),
+        };
+    }
+}
