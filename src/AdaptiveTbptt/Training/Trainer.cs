@@ -27,6 +27,7 @@ public sealed class Trainer
     private double _trainLossSum;
     private int _trainLossCount;
     private double _lastGradNorm;
+    private double _lastTrainLoss = double.NaN; // running train loss as last reported (survives the reset at evaluations)
 
     public Trainer(SequenceModel<float> model, TrainerOptions options, TokenStream train, TokenStream valid, TokenStream? test = null)
     {
@@ -109,32 +110,30 @@ public sealed class Trainer
 
     private bool Loop(CancellationToken cancel)
     {
-        bool interrupted = false;
         int steps = _train.Steps, b = _train.Batch;
-        while (Epoch < Options.Epochs && !interrupted)
+        bool budgetSpent = false;
+        while (Epoch < Options.Epochs && !budgetSpent)
         {
             if (Position == 0) _engine.ResetState();
             int nextEval = NextEvaluationStep(Position, steps);
             while (true)
             {
-                if (cancel.IsCancellationRequested) { interrupted = true; break; }
-                if (OutOfBudget()) { Epoch = Options.Epochs; break; }
+                if (cancel.IsCancellationRequested) return true;
+                if (OutOfBudget()) { budgetSpent = true; break; }
                 var w = Policy.Next(Rng);
                 if (Position + w.K1 > steps) break; // the epoch's tail shorter than a window is dropped
                 TrainOne(w, b);
                 if (Position >= nextEval && Position + 1 <= steps) { Evaluate(); nextEval = NextEvaluationStep(Position, steps); }
             }
-            if (interrupted) break;
-            if (Epoch < Options.Epochs)
-            {
-                Epoch++;
-                Position = 0;
-                Evaluate();
-            }
-            else Evaluate();
+            if (budgetSpent) break;
+            Epoch++;
+            Position = 0;
+            Evaluate();
         }
-        if (!interrupted) Progress?.Invoke(1.0, _trainLossCount > 0 ? _trainLossSum / _trainLossCount : double.NaN);
-        return interrupted;
+        // A run cut by its budget ends with an evaluation of where it stopped (unless it just had one).
+        if (budgetSpent && (_evaluations.Count == 0 || _evaluations[^1].Updates != Updates)) Evaluate();
+        Progress?.Invoke(1.0, _lastTrainLoss);
+        return false;
     }
 
     private bool OutOfBudget() =>
@@ -166,8 +165,9 @@ public sealed class Trainer
         ComputeTokens += (long)(w.K1 + _engine.LastWindow) * b;
         _trainLossSum += loss;
         _trainLossCount++;
+        _lastTrainLoss = _trainLossSum / _trainLossCount;
         Policy.AfterUpdate(Updates);
-        Progress?.Invoke(Fraction(), _trainLossSum / _trainLossCount);
+        Progress?.Invoke(Fraction(), _lastTrainLoss);
     }
 
     private double Fraction()
@@ -178,21 +178,8 @@ public sealed class Trainer
         return Math.Min(1, Math.Max(byEpoch, Math.Max(byCompute, byTime)));
     }
 
-    /// <summary>Mean cross-entropy per token over a whole stream, forward only, the state carried across chunks.</summary>
-    public double EvaluateLoss(TokenStream stream)
-    {
-        int chunk = Math.Min(Options.EvalChunk, stream.Steps), b = stream.Batch;
-        var tape = new StackTape<float>(_model, b, chunk) { Training = false };
-        double sum = 0;
-        for (int t = 0; t < stream.Steps; t += chunk)
-        {
-            int n = Math.Min(chunk, stream.Steps - t);
-            tape.Append(n, stream.Inputs.AsSpan(t * b, n * b), default);
-            sum += tape.EvaluateLoss(n, stream.Targets.AsSpan(t * b, n * b));
-            tape.Retain(0);
-        }
-        return sum / ((double)stream.Steps * b);
-    }
+    /// <summary>Mean cross-entropy per token of the current parameters over a whole stream.</summary>
+    public double EvaluateLoss(TokenStream stream) => Evaluation.MeanLoss(_model, stream, Options.EvalChunk);
 
     private void Evaluate()
     {

@@ -19,8 +19,26 @@ public sealed class Vocabulary
     }
 
     /// <summary>The sorted distinct characters of <paramref name="text"/>.</summary>
-    public static Vocabulary FromText(string text) =>
-        new(text.EnumerateRunes().Select(r => r.Value).Distinct().Order());
+    public static Vocabulary FromText(string text) => FromText(text.AsSpan());
+
+    /// <summary>The sorted distinct characters of <paramref name="text"/> (a span, so a split needs no copy).</summary>
+    public static Vocabulary FromText(ReadOnlySpan<char> text)
+    {
+        // A flag per BMP code point, not a hash set: text8 and enwik8 are 10^8 characters.
+        var bmp = new bool[0x10000];
+        var astral = new HashSet<int>();
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (!char.IsSurrogate(c)) { bmp[c] = true; continue; }
+            // A lone surrogate decodes to U+FFFD, as EnumerateRunes would give.
+            Rune.DecodeFromUtf16(text[i..], out var r, out int used);
+            if (r.IsBmp) bmp[r.Value] = true;
+            else astral.Add(r.Value);
+            i += used - 1;
+        }
+        return new Vocabulary(Enumerable.Range(0, bmp.Length).Where(cp => bmp[cp]).Concat(astral.Order()));
+    }
 
     /// <summary>The vocabulary stored as a string of symbols in id order (a checkpoint's <c>vocab</c> entry).</summary>
     public static Vocabulary FromSymbols(string symbols)
@@ -30,6 +48,23 @@ public sealed class Vocabulary
             throw new InvalidDataException("the stored vocabulary repeats a symbol.");
         return new Vocabulary(cps);
     }
+
+    /// <summary>
+    /// The symbol a character outside the vocabulary is mapped to: U+FFFD, Unicode's own replacement character,
+    /// which real text rarely holds (when a training text does, its U+FFFD doubles as the unknown symbol) and
+    /// which survives the checkpoint's string round trip.
+    /// </summary>
+    public static readonly Rune UnknownSymbol = new('\uFFFD');
+
+    /// <summary>
+    /// This vocabulary with <paramref name="symbol"/> appended as the last id, or this vocabulary itself when it
+    /// already holds the symbol (its id is then unchanged).
+    /// </summary>
+    public Vocabulary WithSymbol(Rune symbol) =>
+        _ids.ContainsKey(symbol.Value) ? this : new Vocabulary(_symbols.Append(symbol.Value));
+
+    /// <summary>The id of <see cref="UnknownSymbol"/>, or −1 when the vocabulary has none.</summary>
+    public int UnknownId => _ids.TryGetValue(UnknownSymbol.Value, out int id) ? id : -1;
 
     public int Count => _symbols.Length;
 

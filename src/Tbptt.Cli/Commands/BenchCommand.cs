@@ -1,0 +1,384 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using Tbptt.Engine;
+using Tbptt.LanguageModel.Text;
+using Tbptt.Models;
+using Tbptt.Numerics;
+using Tbptt.Optimizers;
+
+namespace Tbptt.Cli.Commands;
+
+/// <summary>
+/// <c>tbptt bench</c>: throughput measurements that print one line of JSON on stdout, for
+/// <c>benchmarks/compare.sh</c> (issue 6). <c>charlm</c> trains the character LSTM language model with
+/// TBPTT(K, K) and SGD with clipping; <c>gemm</c> measures the machine's square sgemm rate per backend.
+/// </summary>
+/// <remarks>
+/// FLOP count (the issue's "3 × the forward multiply-adds × 2"): per token the forward pass performs
+/// F = Σ_l 4H·(In_l + H) + H·V multiply-adds, In_0 = E (embedding width) and In_l = H above; the embedding
+/// lookup, biases, gate non-linearities and softmax are not counted. Backward costs twice the forward, and a
+/// multiply-add is 2 FLOPs, so FLOPs per token = 3 · F · 2 = 6F and GFLOP/s = 6F · tokens / seconds / 10⁹.
+/// For E = 64, V = 65: H = 128 → F = 106 624; H = 512 → F = 1 212 928; H = 1024 → F = 4 523 008.
+/// </remarks>
+public static class BenchCommand
+{
+    public static Command Create()
+    {
+        var cmd = new Command("bench", "Measure training throughput and matrix-product rates; prints one line of JSON.");
+        cmd.Subcommands.Add(CharLm());
+        cmd.Subcommands.Add(Gemm());
+        return cmd;
+    }
+
+    // ---- tbptt bench charlm ---------------------------------------------------------------------------
+
+    private static Command CharLm()
+    {
+        var hidden = Opt.WithDefault("--hidden", "H: LSTM hidden size.", 512);
+        var batch = Opt.WithDefault("--batch", "B: streams trained in parallel.", 32);
+        var k = Opt.WithDefault("--k", "K: TBPTT(K, K), steps per update and steps backpropagated.", 50);
+        var seconds = Opt.WithDefault("--seconds", "S: timed duration, after the warm-up.", 10.0);
+        var embed = Opt.WithDefault("--embed", "E: embedding width.", 64);
+        var layers = Opt.WithDefault("--layers", "Stacked LSTM layers.", 1);
+        var vocab = Opt.WithDefault("--vocab", "V: vocabulary of the random tokens (tiny-Shakespeare has 65); ignored with --corpus.", 65);
+        var threads = Opt.WithDefault("--threads", "Threads of the BLAS backend (0: one per core).", Environment.ProcessorCount);
+        var corpus = Opt.Optional<string?>("--corpus", "UTF-8 text to train on (default: seeded random tokens; throughput does not depend on the text).");
+        var warmup = Opt.WithDefault("--warmup", "Untimed updates before the timed run (at least this many, and at least 1 s).", 3);
+        var lr = Opt.WithDefault("--lr", "SGD learning rate.", 1.0);
+        var clip = Opt.WithDefault("--clip", "Global gradient-norm clipping threshold.", 0.25);
+        var seed = Opt.WithDefault("--seed", "Seed of the weights and the random tokens.", 1);
+        var cmd = new Command("charlm",
+            "Train the character LSTM language model (embedding → LSTM → linear, TBPTT(K, K), SGD with clipping) for S seconds and print throughput as JSON.")
+            { hidden, batch, k, seconds, embed, layers, vocab, threads, corpus, warmup, lr, clip, seed };
+        cmd.SetAction(r => CliErrors.Run(() =>
+        {
+            var s = new CharLmSettings(r.GetValue(hidden), r.GetValue(batch), r.GetValue(k), r.GetValue(seconds),
+                r.GetValue(embed), r.GetValue(layers), r.GetValue(vocab), r.GetValue(threads), r.GetValue(corpus),
+                r.GetValue(warmup), r.GetValue(lr), r.GetValue(clip), r.GetValue(seed));
+            Console.WriteLine(RunCharLm(s).ToJson());
+            return 0;
+        }));
+        return cmd;
+    }
+
+    /// <summary>What <c>bench charlm</c> runs.</summary>
+    public sealed record CharLmSettings(int Hidden, int Batch, int K, double Seconds, int Embed = 64, int Layers = 1,
+        int Vocab = 65, int Threads = 0, string? Corpus = null, int Warmup = 3, double LearningRate = 1, double Clip = 0.25, int Seed = 1)
+    {
+        /// <summary>Threads actually used: <see cref="Threads"/>, or one per core when it is 0.</summary>
+        public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
+
+        public void Validate()
+        {
+            Positive(Hidden, "--hidden"); Positive(Batch, "--batch"); Positive(K, "--k"); Positive(Embed, "--embed");
+            Positive(Layers, "--layers");
+            if (Threads < 0) throw new UserInputException($"--threads must be ≥ 0 (got {Threads}; 0 means one per core).");
+            if (Corpus is null && Vocab < 2) throw new UserInputException($"--vocab must be at least 2 (got {Vocab}).");
+            if (!(Seconds > 0)) throw new UserInputException($"--seconds must be positive (got {Seconds.ToString(CultureInfo.InvariantCulture)}).");
+            if (Warmup < 0) throw new UserInputException($"--warmup must be ≥ 0 (got {Warmup}).");
+            if (!(LearningRate >= 0)) throw new UserInputException($"--lr must be ≥ 0 (got {LearningRate.ToString(CultureInfo.InvariantCulture)}).");
+            if (!(Clip > 0)) throw new UserInputException($"--clip must be positive (got {Clip.ToString(CultureInfo.InvariantCulture)}).");
+
+            static void Positive(int v, string name)
+            {
+                if (v < 1) throw new UserInputException($"{name} must be at least 1 (got {v}).");
+            }
+        }
+    }
+
+    /// <summary>Forward multiply-adds per token: Σ_l 4H·(In_l + H) + H·V (see the class remarks).</summary>
+    public static long ForwardMultiplyAddsPerToken(int hidden, int embed, int layers, int vocab)
+    {
+        long h = hidden, f = 0;
+        for (int l = 0; l < layers; l++) f += 4 * h * ((l == 0 ? embed : h) + h);
+        return f + h * vocab;
+    }
+
+    /// <summary>One training update as the benchmark (and the allocation guard) runs it: zero-grad, TBPTT(K, K), clip, step.</summary>
+    public sealed class CharLmTrainer
+    {
+        private readonly int[] _data; // [rows, B] step-major token stream
+        private readonly int _rows;
+        private int _cursor;          // row of the next chunk's first input
+
+        public CharLmTrainer(SequenceModel<float> model, int batch, int k, int[] data, double learningRate, double clip)
+        {
+            if (data.Length / batch < k + 1)
+                throw new UserInputException($"the stream holds {data.Length / batch} steps per column; TBPTT({k}, {k}) needs at least {k + 1}.");
+            Model = model;
+            Batch = batch;
+            K = k;
+            _data = data;
+            _rows = data.Length / batch;
+            Clip = clip;
+            Engine = new TbpttEngine<float>(model, batch, capacity: k);
+            Optimizer = new Sgd<float>(model.Parameters.Length, learningRate);
+        }
+
+        public SequenceModel<float> Model { get; }
+        public TbpttEngine<float> Engine { get; }
+        public Sgd<float> Optimizer { get; }
+        public int Batch { get; }
+        public int K { get; }
+        public double Clip { get; }
+        public double LastLoss { get; private set; }
+
+        /// <summary>zero-grad; ĝ = TBPTT(K, K) on the next chunk; clip ‖ĝ‖ to <see cref="Clip"/>; θ ← θ − lr·ĝ.</summary>
+        public void Update()
+        {
+            if (_cursor + K + 1 > _rows)
+            {
+                _cursor = 0; // a new pass over the stream starts from the zero state, as each epoch does
+                Engine.ResetState();
+            }
+            var p = Model.Parameters;
+            p.ZeroGrad();
+            LastLoss = Engine.Update(K, K, _data.AsSpan(_cursor * Batch, K * Batch), _data.AsSpan((_cursor + 1) * Batch, K * Batch));
+            GradientClipping.ClipGlobalNorm<float>(p.Grad, Clip);
+            Optimizer.Step(p.Data, p.Grad);
+            _cursor += K;
+        }
+    }
+
+    /// <summary>The model and token stream of the benchmark: a corpus batchified into B columns, or seeded random tokens.</summary>
+    public static CharLmTrainer CreateTrainer(CharLmSettings s, out int vocabSize)
+    {
+        int[] data;
+        if (s.Corpus is { } path)
+        {
+            string text = TextFiles.ReadUtf8(path);
+            var v = Vocabulary.FromText(text);
+            vocabSize = v.Count;
+            if (vocabSize < 2) throw new UserInputException($"{path}: the text has fewer than 2 distinct characters.");
+            data = Batchify.Columns(v.Encode(text), s.Batch, out _);
+        }
+        else
+        {
+            vocabSize = s.Vocab;
+            var rng = new Random(s.Seed);
+            data = new int[(16 * s.K + 1) * s.Batch]; // 16 chunks per pass; memory independent of the run's length
+            for (int i = 0; i < data.Length; i++) data[i] = rng.Next(vocabSize);
+        }
+        var config = new ModelConfig
+        {
+            Cell = CellKind.Lstm, Layers = s.Layers, Input = InputKind.Tokens, InputSize = vocabSize, EmbedSize = s.Embed,
+            HiddenSize = s.Hidden, OutputSize = vocabSize, Loss = LossKind.CrossEntropy,
+        };
+        var model = SequenceModel<float>.Create(config, s.Seed);
+        return new CharLmTrainer(model, s.Batch, s.K, data, s.LearningRate, s.Clip);
+    }
+
+    public static BenchResult RunCharLm(CharLmSettings s)
+    {
+        s.Validate();
+        ApplyThreads(s.EffectiveThreads);
+        var trainer = CreateTrainer(s, out int vocabSize);
+
+        // Warm-up: JIT tiering, BLAS thread start-up, first touch of every buffer.
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < s.Warmup || clock.Elapsed.TotalSeconds < 1; i++) trainer.Update();
+
+        int gcBefore = GC.CollectionCount(0);
+        long threadBytes = GC.GetAllocatedBytesForCurrentThread();
+        long allBytes = GC.GetTotalAllocatedBytes(precise: true);
+        long updates = 0;
+        clock.Restart();
+        while (clock.Elapsed.TotalSeconds < s.Seconds)
+        {
+            trainer.Update();
+            updates++;
+        }
+        double elapsed = clock.Elapsed.TotalSeconds;
+        threadBytes = GC.GetAllocatedBytesForCurrentThread() - threadBytes;
+        allBytes = GC.GetTotalAllocatedBytes(precise: true) - allBytes;
+        int collections = GC.CollectionCount(0) - gcBefore;
+
+        double tokens = (double)updates * s.K * s.Batch;
+        long fma = ForwardMultiplyAddsPerToken(s.Hidden, s.Embed, s.Layers, vocabSize);
+        using var self = Process.GetCurrentProcess();
+        self.Refresh();
+        return new BenchResult
+        {
+            ["charsPerSecond"] = tokens / elapsed,
+            ["gflops"] = 6.0 * fma * tokens / elapsed / 1e9,
+            ["blas"] = Blas.Active.Name,
+            ["blasDescription"] = Blas.Describe(),
+            ["peakMemoryBytes"] = self.PeakWorkingSet64,
+            ["peakMemoryKind"] = "peak resident set size of the process (Linux VmHWM, like ru_maxrss): managed heap, native buffers and the .NET runtime",
+            ["managedHeapBytes"] = GC.GetGCMemoryInfo().HeapSizeBytes,
+            ["hidden"] = s.Hidden,
+            ["batch"] = s.Batch,
+            ["k"] = s.K,
+            ["embed"] = s.Embed,
+            ["layers"] = s.Layers,
+            ["vocab"] = vocabSize,
+            ["updates"] = updates,
+            ["seconds"] = elapsed,
+            ["flopsPerToken"] = 6.0 * fma,
+            ["allocatedBytesPerUpdate"] = updates > 0 ? (double)threadBytes / updates : 0.0,
+            ["allocatedBytesPerUpdateAllThreads"] = updates > 0 ? (double)allBytes / updates : 0.0,
+            ["gen0Collections"] = collections,
+            ["lastLoss"] = trainer.LastLoss,
+            ["threads"] = s.EffectiveThreads,
+            ["corpus"] = s.Corpus ?? "random",
+            ["machine"] = Machine(),
+            ["runtime"] = RuntimeInformation.FrameworkDescription,
+            ["date"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+        };
+    }
+
+    /// <summary>
+    /// Sets the active backend's thread count: a managed backend is replaced by one with that many threads, a
+    /// native library is told through its own setter (NativeBlas sets it to the core count when it loads).
+    /// </summary>
+    private static void ApplyThreads(int threads)
+    {
+        switch (Blas.Active)
+        {
+            case ManagedBlas m when m.MaxThreads != threads:
+                Blas.Active = new ManagedBlas(new ManagedBlasOptions { MaxThreads = threads });
+                break;
+            case NativeBlas n:
+                if (!SetNativeThreads(n, threads) && threads != Environment.ProcessorCount)
+                    throw new UserInputException($"{n.Name} exports no thread-count setter; cannot use --threads {threads}.");
+                break;
+        }
+    }
+
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate void SetNumThreads(int threads);
+
+    private static bool SetNativeThreads(NativeBlas native, int threads)
+    {
+        if (!NativeLibrary.TryLoad(native.LibraryName, typeof(NativeBlas).Assembly, null, out nint handle)) return false;
+        foreach (string name in new[] { "openblas_set_num_threads", "MKL_Set_Num_Threads", "mkl_set_num_threads" })
+        {
+            if (!NativeLibrary.TryGetExport(handle, name, out nint f)) continue;
+            Marshal.GetDelegateForFunctionPointer<SetNumThreads>(f)(threads);
+            return true;
+        }
+        return false;
+    }
+
+    // ---- tbptt bench gemm -----------------------------------------------------------------------------
+
+    private static Command Gemm()
+    {
+        var n = Opt.WithDefault("--n", "Size of the square single-precision product C = A·B (n × n × n).", 1024);
+        var seconds = Opt.WithDefault("--seconds", "Timed duration per backend.", 2.0);
+        var threads = Opt.WithDefault("--threads", "Threads of each backend.", Environment.ProcessorCount);
+        var cmd = new Command("gemm", "Measure the sgemm rate (GFLOP/s = 2n³ per product) of every available backend and print it as JSON.")
+            { n, seconds, threads };
+        cmd.SetAction(r => CliErrors.Run(() =>
+        {
+            Console.WriteLine(RunGemm(r.GetValue(n), r.GetValue(seconds), r.GetValue(threads)).ToJson());
+            return 0;
+        }));
+        return cmd;
+    }
+
+    public static BenchResult RunGemm(int n, double seconds, int threads)
+    {
+        if (n < 1) throw new UserInputException($"--n must be at least 1 (got {n}).");
+        if (!(seconds > 0)) throw new UserInputException($"--seconds must be positive (got {seconds.ToString(CultureInfo.InvariantCulture)}).");
+        if (threads < 1) throw new UserInputException($"--threads must be at least 1 (got {threads}).");
+        var backends = new List<IBlasBackend> { new ManagedBlas(new ManagedBlasOptions { MaxThreads = threads }) };
+        foreach (string kind in new[] { "openblas", "mkl" })
+        {
+            if (NativeBlas.TryLoad(kind) is not { } native || BlasSelfTest.Run(native) is not null) continue;
+            SetNativeThreads(native, threads);
+            backends.Add(native);
+        }
+        var rng = new Random(1);
+        var a = new float[n * n];
+        var b = new float[n * n];
+        var c = new float[n * n];
+        for (int i = 0; i < a.Length; i++) { a[i] = (float)(rng.NextDouble() - 0.5); b[i] = (float)(rng.NextDouble() - 0.5); }
+        var rates = new BenchResult();
+        foreach (var backend in backends)
+        {
+            for (int i = 0; i < 2; i++) backend.Gemm(false, false, n, n, n, 1f, a, n, b, n, 0f, c, n); // warm-up
+            long reps = 0;
+            var clock = Stopwatch.StartNew();
+            while (clock.Elapsed.TotalSeconds < seconds)
+            {
+                backend.Gemm(false, false, n, n, n, 1f, a, n, b, n, 0f, c, n);
+                reps++;
+            }
+            rates[backend.Name] = 2.0 * n * n * (double)n * reps / clock.Elapsed.TotalSeconds / 1e9;
+        }
+        return new BenchResult
+        {
+            ["n"] = n,
+            ["threads"] = threads,
+            ["gflops"] = rates,
+            ["machine"] = Machine(),
+            ["date"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+        };
+    }
+
+    // ---- shared ---------------------------------------------------------------------------------------
+
+    /// <summary>Cores, OS and CPU model (from /proc/cpuinfo where readable).</summary>
+    public static BenchResult Machine() => new()
+    {
+        ["cores"] = Environment.ProcessorCount,
+        ["os"] = RuntimeInformation.OSDescription,
+        ["cpu"] = CpuModel(),
+    };
+
+    private static string CpuModel()
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/cpuinfo"))
+                if (line.StartsWith("model name", StringComparison.Ordinal) && line.IndexOf(':') is int i and >= 0)
+                    return line[(i + 1)..].Trim();
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return RuntimeInformation.ProcessArchitecture.ToString();
+    }
+
+    /// <summary>An ordered set of JSON fields (numbers, strings, nested results), written as one line.</summary>
+    public sealed class BenchResult : List<KeyValuePair<string, object>>
+    {
+        public object this[string key]
+        {
+            get => this.First(p => p.Key == key).Value;
+            set => Add(new(key, value));
+        }
+
+        public string ToJson()
+        {
+            using var stream = new MemoryStream();
+            using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+                Write(w, this);
+            return Encoding.UTF8.GetString(stream.ToArray());
+        }
+
+        private static void Write(Utf8JsonWriter w, BenchResult r)
+        {
+            w.WriteStartObject();
+            foreach (var (key, value) in r)
+            {
+                w.WritePropertyName(key);
+                switch (value)
+                {
+                    case BenchResult nested: Write(w, nested); break;
+                    case string text: w.WriteStringValue(text); break;
+                    case int i: w.WriteNumberValue(i); break;
+                    case long l: w.WriteNumberValue(l); break;
+                    case double d when double.IsFinite(d): w.WriteNumberValue(Math.Round(d, 6)); break;
+                    case double: w.WriteNullValue(); break;
+                    default: throw new InvalidOperationException($"cannot write {value.GetType().Name} as JSON.");
+                }
+            }
+            w.WriteEndObject();
+        }
+    }
+}

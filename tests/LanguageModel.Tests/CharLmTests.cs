@@ -1,0 +1,102 @@
+using Tbptt.Checkpoints;
+using Tbptt.LanguageModel;
+using Tbptt.LanguageModel.Text;
+
+namespace Tbptt.Tests;
+
+/// <summary>The character model end to end on a small generated corpus.</summary>
+public class CharLmTests
+{
+    /// <summary>A small corpus with structure to learn: words from a tiny vocabulary in a repeating grammar.</summary>
+    internal static string MakeCorpus(string dir, int words = 3000, int seed = 1)
+    {
+        var rng = new Random(seed);
+        string[] nouns = ["cat", "dog", "bird"], verbs = ["sees", "likes", "hears"];
+        var sb = new System.Text.StringBuilder();
+        for (int i = 0; i < words / 3; i++)
+            sb.Append("the ").Append(nouns[rng.Next(3)]).Append(' ').Append(verbs[rng.Next(3)]).Append(" a ").Append(nouns[rng.Next(3)]).Append(".\n");
+        string path = Path.Combine(dir, "corpus.txt");
+        File.WriteAllText(path, sb.ToString());
+        return path;
+    }
+
+    internal static CharLmOptions Small(string corpus, string dir) => new()
+    {
+        Corpus = corpus, OutputDirectory = dir, Layers = 2, Hidden = 24, Embed = 8, Dropout = 0.1, K = 8, K2 = 15,
+        Batch = 8, EvalBatch = 4, Epochs = 2, EvaluationsPerEpoch = 2, LearningRate = 0.01, Window = 12, Samples = 4,
+    };
+
+    private sealed class CancelAtFirstEvaluation(CancellationTokenSource cts) : StringWriter
+    {
+        public override void Flush()
+        {
+            base.Flush();
+            if (ToString().Contains("eval @ update")) cts.Cancel();
+        }
+    }
+
+    [Fact]
+    public void TrainingLowersTheValidationLossAndWritesItsFiles()
+    {
+        var dir = Directory.CreateTempSubdirectory("tbptt-lm-").FullName;
+        var o = Small(MakeCorpus(dir), Path.Combine(dir, "run"));
+        var summary = CharLmRun.Train(o, resume: false, TextWriter.Null, CancellationToken.None);
+        double first = summary.Evaluations[0].ValidLoss, best = summary.BestValidLoss;
+        var corpus = Corpus.Load(o.Corpus);
+        double chance = Math.Log(corpus.Vocabulary.Count);
+        Assert.True(best < 0.6 * chance, $"best valid {best:F3} nats vs chance {chance:F3}");
+        Assert.True(best <= first);
+        foreach (var f in new[] { "model.safetensors", "checkpoint.safetensors", "metrics.csv", "summary.json", "loss.svg", "k.svg", "phi-profile.svg", "relative-bias.svg" })
+            Assert.True(File.Exists(Path.Combine(o.OutputDirectory, f)), f);
+        // The saved model is the best validation point and evaluates to it.
+        var model = ModelCheckpoint.Load(Safetensors.Read(Path.Combine(o.OutputDirectory, "model.safetensors")));
+        Assert.Equal(best, CharLmRun.Evaluate(model, corpus, "valid", o.EvalBatch).Loss, 1e-9);
+    }
+
+    [Fact]
+    public void ResumeEqualsTheUninterruptedRunBitForBit()
+    {
+        var dir = Directory.CreateTempSubdirectory("tbptt-lm-resume-").FullName;
+        string corpus = MakeCorpus(dir, 1500);
+        var full = Small(corpus, Path.Combine(dir, "full")) with { Adaptive = true, K0 = 6, KMin = 2, KMax = 10, Probes = 2 };
+        CharLmRun.Train(full, false, TextWriter.Null, CancellationToken.None);
+
+        var parted = full with { OutputDirectory = Path.Combine(dir, "parted") };
+        using (var cts = new CancellationTokenSource())
+        {
+            var stopped = CharLmRun.Train(parted, false, new CancelAtFirstEvaluation(cts), cts.Token);
+            Assert.True(stopped.Interrupted);
+        }
+        var resumed = CharLmRun.Train(parted with { Corpus = corpus }, resume: true, TextWriter.Null, CancellationToken.None);
+        Assert.False(resumed.Interrupted);
+
+        var a = Safetensors.Read(Path.Combine(full.OutputDirectory, "checkpoint.safetensors"));
+        var b = Safetensors.Read(Path.Combine(parted.OutputDirectory, "checkpoint.safetensors"));
+        Assert.Equal(a.Tensors.Select(t => t.Name), b.Tensors.Select(t => t.Name));
+        foreach (var t in a.Tensors) Assert.True(t.Data.SequenceEqual(b.Get(t.Name).Data), t.Name);
+        var bestA = Safetensors.Read(Path.Combine(full.OutputDirectory, "model.safetensors"));
+        var bestB = Safetensors.Read(Path.Combine(parted.OutputDirectory, "model.safetensors"));
+        foreach (var t in bestA.Tensors) Assert.True(t.Data.SequenceEqual(bestB.Get(t.Name).Data), "best " + t.Name);
+        // The metrics of both halves add up to the uninterrupted run's (wall time aside).
+        static string[] Rows(string d) => File.ReadAllLines(Path.Combine(d, "metrics.csv")).Select(l => string.Join(',', l.Split(',').Where((_, i) => i != 5))).ToArray();
+        Assert.Equal(Rows(full.OutputDirectory), Rows(parted.OutputDirectory));
+    }
+
+    [Fact]
+    public void SamplingWithASeedIsReproducible()
+    {
+        var dir = Directory.CreateTempSubdirectory("tbptt-lm-sample-").FullName;
+        var o = Small(MakeCorpus(dir), Path.Combine(dir, "run")) with { Epochs = 1 };
+        CharLmRun.Train(o, false, TextWriter.Null, CancellationToken.None);
+        var file = Safetensors.Read(Path.Combine(o.OutputDirectory, "model.safetensors"));
+        var model = ModelCheckpoint.Load(file);
+        var vocab = Vocabulary.FromSymbols(file.GetMetadata("vocab"));
+        string a = CharSampler.Sample(model, vocab, "the ", 200, 0.8, 0, seed: 4);
+        Assert.Equal(a, CharSampler.Sample(model, vocab, "the ", 200, 0.8, 0, seed: 4));
+        Assert.NotEqual(a, CharSampler.Sample(model, vocab, "the ", 200, 0.8, 0, seed: 5));
+        Assert.StartsWith("the ", a);
+        Assert.Equal(204, a.Length);
+        string greedy = CharSampler.Sample(model, vocab, "the ", 50, 1.0, topK: 1, seed: 1);
+        Assert.Equal(greedy, CharSampler.Sample(model, vocab, "the ", 50, 1.0, topK: 1, seed: 99)); // top-1 is argmax: seed-free
+    }
+}
