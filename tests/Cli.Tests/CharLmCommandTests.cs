@@ -1,0 +1,58 @@
+using static Tbptt.Tests.CliRunner;
+
+namespace Tbptt.Tests;
+
+/// <summary>charlm from the command line: a tiny run, eval, sample, and one clear line for every bad input.</summary>
+public class CharLmCommandTests
+{
+    private static string Corpus(string dir)
+    {
+        var rng = new Random(2);
+        var words = new[] { "to be ", "or not ", "that is ", "the question\n" };
+        var text = string.Concat(Enumerable.Range(0, 400).Select(_ => words[rng.Next(words.Length)]));
+        var path = Path.Combine(dir, "tiny.txt");
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    private static readonly string[] TinyModel = ["--layers", "1", "--hidden", "16", "--embed", "8", "--batch", "4", "--k", "10", "--evals-per-epoch", "1"];
+
+    [Fact]
+    public void TrainEvalAndSampleFromTheCommandLine()
+    {
+        string dir = TempDir(), corpus = Corpus(dir), output = Path.Combine(dir, "run");
+        var train = Run(["charlm", "train", "--corpus", corpus, "--out", output, .. TinyModel]);
+        Assert.True(train.ExitCode == 0, train.Err);
+        Assert.Contains("vocabulary", train.Out);
+        Assert.Contains("best valid", train.Out);
+        string model = Path.Combine(output, "model.safetensors");
+
+        var eval = Run("charlm", "eval", "--model", model, "--corpus", corpus, "--split", "test");
+        Assert.True(eval.ExitCode == 0, eval.Err);
+        Assert.Matches(@"test: [\d,]+ characters \(0 unknown\), loss [\d.]+ nats/char, [\d.]+ bits/char, perplexity [\d.]+", eval.Out);
+
+        var a = Run("charlm", "sample", "--model", model, "--prime", "to ", "--length", "40", "--seed", "3");
+        var b = Run("charlm", "sample", "--model", model, "--prime", "to ", "--length", "40", "--seed", "3");
+        Assert.True(a.ExitCode == 0, a.Err);
+        Assert.Equal(a.Out, b.Out);
+        Assert.StartsWith("to ", a.Out);
+    }
+
+    [Fact]
+    public void BadInputGetsOneClearLine()
+    {
+        string dir = TempDir(), output = Path.Combine(dir, "run");
+        string Write(string name, byte[] bytes) { var p = Path.Combine(dir, name); File.WriteAllBytes(p, bytes); return p; }
+        string[] Train(string corpus, params string[] more) => ["charlm", "train", "--corpus", corpus, "--out", output, .. TinyModel, .. more];
+
+        AssertOneLineError(Run(Train(Path.Combine(dir, "missing.txt"))), "missing.txt");
+        AssertOneLineError(Run(Train(Write("empty.txt", []))), "empty");
+        AssertOneLineError(Run(Train(Write("one.txt", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"u8.ToArray()))), "distinct");
+        AssertOneLineError(Run(Train(Write("bad.txt", [(byte)'a', (byte)'b', 0xC3, 0x28, (byte)'c']))), "byte offset 2");
+        AssertOneLineError(Run(Train(Write("short.txt", "abcdefghij abcdefghij abcdefghij"u8.ToArray()))), "split");
+        AssertOneLineError(Run(Train(Corpus(dir), "--resume", "true")), "nothing to resume");
+        AssertOneLineError(Run(Train(Corpus(dir), "--cell", "transformer")), "transformer");
+        AssertOneLineError(Run(Train(Corpus(dir), "--dropout", "1.5")), "dropout");
+        AssertOneLineError(Run("charlm", "sample", "--model", Path.Combine(dir, "nope.safetensors")), "nope.safetensors");
+    }
+}
