@@ -41,49 +41,85 @@ public static class CopyCommand
         var evals = Opt.WithDefault("--evals-per-epoch", "Evaluation rounds (and adaptive re-estimates) per epoch.", 1);
         var cmd = new Command("copy", "Reproduce the paper's copy experiment: fixed K against adaptive δ, with a table shaped like Table C.1 and SVG plots.")
             { m, mMin, fixedK, adaptive, epochs, seeds, output, batch, trainSteps, evalSteps, hidden, layers, lr, weightDecay, clip, window, samples, probes, k0, kmin, kmax, evals };
-        cmd.SetAction(r => CliErrors.Run(() =>
+        cmd.SetAction(r => CliErrors.Run(() => Execute(new CopySettings
         {
-            var task = new CopyTask(r.GetValue(m), r.GetValue(mMin));
-            var runs = Opt.ParseInts(r.GetValue(fixedK)!, "--fixed").Select(RunSpec.Fixed)
-                .Concat(Opt.ParseDoubles(r.GetValue(adaptive)!, "--adaptive").Select(RunSpec.Adaptive)).ToList();
-            if (runs.Count == 0) throw new UserInputException("give at least one --fixed K or --adaptive δ.");
-            int h = r.GetValue(hidden);
-            var options = new ComparisonOptions
-            {
-                Model = new ModelConfig
-                {
-                    Cell = CellKind.Lstm, Layers = r.GetValue(layers), Input = InputKind.Tokens, InputSize = CopyTask.Symbols,
-                    EmbedSize = h, HiddenSize = h, OutputSize = CopyTask.Symbols,
-                },
-                Trainer = new TrainerOptions
-                {
-                    Optimizer = "sgd", LearningRate = r.GetValue(lr), WeightDecay = r.GetValue(weightDecay), Clip = r.GetValue(clip),
-                    Epochs = r.GetValue(epochs), EvaluationsPerEpoch = r.GetValue(evals),
-                },
-                Adaptive = new AdaptiveOptions { K0 = r.GetValue(k0), KMin = r.GetValue(kmin), KMax = r.GetValue(kmax), Probes = r.GetValue(probes) },
-                Probe = new ProbeOptions { Window = r.GetValue(window), Samples = r.GetValue(samples) },
-                Runs = runs,
-                Seeds = Opt.ParseInts(r.GetValue(seeds)!, "--seeds"),
-                OutputDirectory = r.GetValue(output)!,
-                Metric = "ppl",
-                Description = string.Create(CultureInfo.InvariantCulture,
-                    $"Copy task, m = {(task.VariableLength ? $"[{task.MMin}, {task.M}]" : task.M.ToString(CultureInfo.InvariantCulture))}: LSTM {r.GetValue(layers)}×{h}, batch {r.GetValue(batch)}, {r.GetValue(trainSteps)} train / {r.GetValue(evalSteps)} eval steps per column, {r.GetValue(epochs)} epochs, SGD lr {r.GetValue(lr)}·√K; timing-only reference PPL {task.ReferencePerplexity:F3}."),
-            };
-            options.Adaptive.Validate();
-            options.Probe.Validate();
-            using var cancel = Interrupt.OnCtrlC();
-            var results = Comparison.Run(options, seed =>
-            {
-                var s = task.GenerateSplits(seed, r.GetValue(batch), r.GetValue(trainSteps), r.GetValue(evalSteps));
-                return (new TokenStream(s.Train.Inputs, s.Train.Targets, s.Train.Batch),
-                    new TokenStream(s.Valid.Inputs, s.Valid.Targets, s.Valid.Batch),
-                    new TokenStream(s.Test.Inputs, s.Test.Targets, s.Test.Batch));
-            }, Console.Out, cancel.Token);
-            Console.WriteLine();
-            Console.Write(ComparisonReport.Table(options, results));
-            Console.WriteLine($"wrote {options.OutputDirectory}: table.md, summary.json, runs/*.csv|json, *.svg");
-            return cancel.IsCancellationRequested ? CliErrors.Interrupted : 0;
-        }));
+            M = r.GetValue(m), MMin = r.GetValue(mMin), Fixed = r.GetValue(fixedK)!, Adaptive = r.GetValue(adaptive)!, Epochs = r.GetValue(epochs),
+            Seeds = r.GetValue(seeds)!, Output = r.GetValue(output)!, Batch = r.GetValue(batch), TrainSteps = r.GetValue(trainSteps),
+            EvalSteps = r.GetValue(evalSteps), Hidden = r.GetValue(hidden), Layers = r.GetValue(layers), LearningRate = r.GetValue(lr),
+            WeightDecay = r.GetValue(weightDecay), Clip = r.GetValue(clip), Window = r.GetValue(window), Samples = r.GetValue(samples),
+            Probes = r.GetValue(probes), K0 = r.GetValue(k0), KMin = r.GetValue(kmin), KMax = r.GetValue(kmax), EvaluationsPerEpoch = r.GetValue(evals),
+        })));
         return cmd;
     }
+
+    /// <summary>Runs the comparison and prints its table; returns the exit code.</summary>
+    public static int Execute(CopySettings c)
+    {
+        var task = new CopyTask(c.M, c.MMin);
+        var runs = Opt.ParseInts(c.Fixed, "--fixed").Select(RunSpec.Fixed)
+            .Concat(Opt.ParseDoubles(c.Adaptive, "--adaptive").Select(RunSpec.Adaptive)).ToList();
+        if (runs.Count == 0) throw new UserInputException("give at least one --fixed K or --adaptive δ.");
+        var options = new ComparisonOptions
+        {
+            Model = new ModelConfig
+            {
+                Cell = CellKind.Lstm, Layers = c.Layers, Input = InputKind.Tokens, InputSize = CopyTask.Symbols,
+                EmbedSize = c.Hidden, HiddenSize = c.Hidden, OutputSize = CopyTask.Symbols,
+            },
+            Trainer = new TrainerOptions
+            {
+                Optimizer = "sgd", LearningRate = c.LearningRate, WeightDecay = c.WeightDecay, Clip = c.Clip,
+                Epochs = c.Epochs, EvaluationsPerEpoch = c.EvaluationsPerEpoch,
+            },
+            Adaptive = new AdaptiveOptions { K0 = c.K0, KMin = c.KMin, KMax = c.KMax, Probes = c.Probes },
+            Probe = new ProbeOptions { Window = c.Window, Samples = c.Samples },
+            Runs = runs,
+            Seeds = Opt.ParseInts(c.Seeds, "--seeds"),
+            OutputDirectory = c.Output,
+            Metric = "ppl",
+            Description = string.Create(CultureInfo.InvariantCulture,
+                $"Copy task, m = {(task.VariableLength ? $"[{task.MMin}, {task.M}]" : task.M.ToString(CultureInfo.InvariantCulture))}: LSTM {c.Layers}×{c.Hidden}, batch {c.Batch}, {c.TrainSteps} train / {c.EvalSteps} eval steps per column, {c.Epochs} epochs, SGD lr {c.LearningRate}·√K; timing-only reference PPL {task.ReferencePerplexity:F3}."),
+        };
+        options.Adaptive.Validate();
+        options.Probe.Validate();
+        using var cancel = Interrupt.OnCtrlC();
+        var results = Comparison.Run(options, seed =>
+        {
+            var s = task.GenerateSplits(seed, c.Batch, c.TrainSteps, c.EvalSteps);
+            return (new TokenStream(s.Train.Inputs, s.Train.Targets, s.Train.Batch),
+                new TokenStream(s.Valid.Inputs, s.Valid.Targets, s.Valid.Batch),
+                new TokenStream(s.Test.Inputs, s.Test.Targets, s.Test.Batch));
+        }, Console.Out, cancel.Token);
+        Console.WriteLine();
+        Console.Write(ComparisonReport.Table(options, results));
+        Console.WriteLine($"wrote {options.OutputDirectory}: table.md, summary.json, runs/*.csv|json, *.svg");
+        return cancel.IsCancellationRequested ? CliErrors.Interrupted : 0;
+    }
+}
+
+/// <summary>The settings of a copy experiment; defaults are the paper's, but for the epochs (the paper ran 200).</summary>
+public sealed record CopySettings
+{
+    public int M { get; init; } = 10;
+    public int? MMin { get; init; }
+    public string Fixed { get; init; } = "5,10,15,20,30";
+    public string Adaptive { get; init; } = "0.9,0.5,0.1";
+    public int Epochs { get; init; } = 10;
+    public string Seeds { get; init; } = "1";
+    public string Output { get; init; } = "runs/copy";
+    public int Batch { get; init; } = 64;
+    public int TrainSteps { get; init; } = 4000;
+    public int EvalSteps { get; init; } = 1000;
+    public int Hidden { get; init; } = 50;
+    public int Layers { get; init; } = 2;
+    public double LearningRate { get; init; } = 1.0;
+    public double WeightDecay { get; init; } = 1e-5;
+    public double Clip { get; init; } = 1.0;
+    public int Window { get; init; } = 100;
+    public int Samples { get; init; } = 64;
+    public int Probes { get; init; } = 5;
+    public int K0 { get; init; } = 15;
+    public int KMin { get; init; } = 2;
+    public int KMax { get; init; } = 100;
+    public int EvaluationsPerEpoch { get; init; } = 1;
 }
