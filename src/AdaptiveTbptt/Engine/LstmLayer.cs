@@ -89,20 +89,8 @@ public sealed class LstmLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloat
             var cPrev = _c.AsSpan(j * bh, bh);
             var tc = _tanhC.AsSpan(j * bh, bh);
             for (int b = 0; b < Batch; b++)
-            {
-                int ro = b * g4, ho = b * hd;
-                for (int u = 0; u < hd; u++)
-                {
-                    T i = gates[ro + u], f = gates[ro + hd + u], g = gates[ro + 2 * hd + u], o = gates[ro + 3 * hd + u];
-                    T t = tc[ho + u], dhu = dh[ho + u];
-                    T dcu = dc[ho + u] + dhu * o * (T.One - t * t);
-                    dGates[ro + u] = dcu * g * i * (T.One - i);                    // di · σ'
-                    dGates[ro + hd + u] = dcu * cPrev[ho + u] * f * (T.One - f);   // df · σ'
-                    dGates[ro + 2 * hd + u] = dcu * i * (T.One - g * g);           // dg · tanh'
-                    dGates[ro + 3 * hd + u] = dhu * t * o * (T.One - o);           // do · σ'
-                    dc[ho + u] = dcu * f;                                           // carried to c_{j}
-                }
-            }
+                GateGradients(gates.Slice(b * g4, g4), cPrev.Slice(b * hd, hd), tc.Slice(b * hd, hd),
+                    dh.Slice(b * hd, hd), dc.Slice(b * hd, hd), dGates.Slice(b * g4, g4));
             if (j > w0 || !stateGrad.IsEmpty)
             {
                 // dh (B × Hd) = dGates (B × 4Hd) · W_hh (4Hd × Hd): the carry to the state this step read
@@ -126,6 +114,46 @@ public sealed class LstmLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloat
         int from = stored - count, hb = Batch * Hidden;
         _c.AsSpan(from * hb, (count + 1) * hb).CopyTo(_c);
         _tanhC.AsSpan(from * hb, count * hb).CopyTo(_tanhC);
+    }
+
+    /// <summary>
+    /// One row's gate gradients (pre-activation) and the cell-state carry, for H units:
+    /// dc' = dc + dh⊙o⊙(1 − tanh²c'), di = dc'⊙g⊙i(1−i), df = dc'⊙c⊙f(1−f), dg = dc'⊙i⊙(1−g²),
+    /// do = dh⊙tanh c'⊙o(1−o), and dc ← dc'⊙f. SIMD over units, scalar for the tail.
+    /// </summary>
+    /// <param name="gates">[4H] activated i, f, g, o.</param>
+    /// <param name="dc">[H] in: carry from the next step; out: carry to the previous one.</param>
+    private static void GateGradients(ReadOnlySpan<T> gates, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> tanhC,
+        ReadOnlySpan<T> dh, Span<T> dc, Span<T> dGates)
+    {
+        int hd = dh.Length, u = 0;
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
+        {
+            var one = Vector<T>.One;
+            for (; u <= hd - Vector<T>.Count; u += Vector<T>.Count)
+            {
+                var i = new Vector<T>(gates[u..]); var f = new Vector<T>(gates[(hd + u)..]);
+                var g = new Vector<T>(gates[(2 * hd + u)..]); var o = new Vector<T>(gates[(3 * hd + u)..]);
+                var t = new Vector<T>(tanhC[u..]); var dhv = new Vector<T>(dh[u..]);
+                var dcu = new Vector<T>(dc[u..]) + dhv * o * (one - t * t);
+                (dcu * g * i * (one - i)).CopyTo(dGates[u..]);
+                (dcu * new Vector<T>(cPrev[u..]) * f * (one - f)).CopyTo(dGates[(hd + u)..]);
+                (dcu * i * (one - g * g)).CopyTo(dGates[(2 * hd + u)..]);
+                (dhv * t * o * (one - o)).CopyTo(dGates[(3 * hd + u)..]);
+                (dcu * f).CopyTo(dc[u..]);
+            }
+        }
+        for (; u < hd; u++)
+        {
+            T i = gates[u], f = gates[hd + u], g = gates[2 * hd + u], o = gates[3 * hd + u];
+            T t = tanhC[u], dhu = dh[u];
+            T dcu = dc[u] + dhu * o * (T.One - t * t);
+            dGates[u] = dcu * g * i * (T.One - i);
+            dGates[hd + u] = dcu * cPrev[u] * f * (T.One - f);
+            dGates[2 * hd + u] = dcu * i * (T.One - g * g);
+            dGates[3 * hd + u] = dhu * t * o * (T.One - o);
+            dc[u] = dcu * f;
+        }
     }
 
     public override IEnumerable<TapeBuffer<T>> Persistent() =>

@@ -30,6 +30,13 @@ public class GradientCheckTests
     public void VectorModelMatchesFiniteDifferences(CellKind cell, LossKind loss) =>
         Check(Vectors(cell, 2, loss), seed: 5);
 
+    [Theory]
+    [InlineData(CellKind.Lstm, 6)]   // SIMD over units (4 doubles per vector) plus a scalar tail of 2
+    [InlineData(CellKind.Lstm, 11)]
+    [InlineData(CellKind.Gru, 9)]
+    public void WidthsThatMixVectorAndTailMatchFiniteDifferences(CellKind cell, int hidden) =>
+        Check(Tokens(cell, 2) with { HiddenSize = hidden }, seed: 12);
+
     [Fact]
     public void TokenInputWithSquaredErrorAndVectorInputWithCrossEntropy()
     {
