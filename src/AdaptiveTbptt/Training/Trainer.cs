@@ -192,7 +192,12 @@ public sealed class Trainer
             UpdatesAtBest = Updates;
             _model.Parameters.Data.CopyTo(BestParameters, 0);
         }
-        Policy.AfterEvaluation(Updates);
+        if (ProbeWithinBudget())
+        {
+            long before = ProbeComputeTokens;
+            Policy.AfterEvaluation(Updates);
+            if (ProbeComputeTokens > before) _probeCostPerEstimate = ProbeComputeTokens - before;
+        }
         var estimate = (Policy as AdaptiveTruncation)?.Latest;
         var record = new EvaluationRecord(Updates, Epoch + (double)Position / _train.Steps, TokensSeen, ComputeTokens,
             ProbeComputeTokens, WallSeconds, _trainLossCount > 0 ? _trainLossSum / _trainLossCount : double.NaN,
@@ -206,13 +211,22 @@ public sealed class Trainer
     }
 
     private double _wallOffset; // seconds spent before a resume
+    private long _probeCostPerEstimate; // compute of the last re-estimate (0 until one ran)
+
+    /// <summary>Whether one more re-estimate keeps the probes within <see cref="TrainerOptions.MaxProbeShare"/>.</summary>
+    private bool ProbeWithinBudget()
+    {
+        if (Options.MaxProbeShare is not { } share || _probeCostPerEstimate == 0) return true;
+        double probes = ProbeComputeTokens + _probeCostPerEstimate, all = ComputeTokens + _probeCostPerEstimate;
+        return probes <= share * all;
+    }
 
     /// <summary>The complete state of the run now (see <see cref="TrainerState"/>).</summary>
     public TrainerState ExportState() => new()
     {
         Counters = new TrainerCounters(Updates, Epoch, Position, TokensSeen, ComputeTokens, ProbeComputeTokens, BestValidLoss,
             TestLossAtBest, UpdatesAtBest, _trainLossSum, _trainLossCount, _lastGradNorm, WallSeconds, _optimizer.Steps, Policy.K,
-            _evaluations.ToArray(), (Policy as AdaptiveTruncation)?.History.ToArray() ?? []),
+            _evaluations.ToArray(), (Policy as AdaptiveTruncation)?.History.ToArray() ?? [], _probeCostPerEstimate),
         Parameters = (float[])_model.Parameters.Data.Clone(),
         BestParameters = (float[])BestParameters.Clone(),
         OptimizerState = _optimizer.State.ToDictionary(kv => kv.Key, kv => (float[])kv.Value.Clone()),
@@ -244,6 +258,8 @@ public sealed class Trainer
             (c.Updates, c.Epoch, c.Position, c.TokensSeen, c.ComputeTokens, c.ProbeComputeTokens);
         (BestValidLoss, TestLossAtBest, UpdatesAtBest) = (c.BestValidLoss, c.TestLossAtBest, c.UpdatesAtBest);
         (_trainLossSum, _trainLossCount, _lastGradNorm, _wallOffset) = (c.TrainLossSum, c.TrainLossCount, c.LastGradNorm, c.WallSeconds);
+        _probeCostPerEstimate = c.ProbeCostPerEstimate;
+        _lastTrainLoss = c.TrainLossCount > 0 ? c.TrainLossSum / c.TrainLossCount : double.NaN;
         _evaluations.Clear();
         _evaluations.AddRange(c.Evaluations);
         if (Policy is AdaptiveTruncation adaptive) adaptive.Restore(c.PolicyK, c.KHistory);

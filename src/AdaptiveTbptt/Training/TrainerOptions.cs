@@ -21,6 +21,11 @@ public sealed record TrainerOptions
     public int EvaluationsPerEpoch { get; init; } = 1;
     /// <summary>Steps per forward chunk during evaluation (memory only; the state is carried across chunks).</summary>
     public int EvalChunk { get; init; } = 200;
+    /// <summary>
+    /// Most of the compute that probes may take: an adaptive re-estimate due at an evaluation round is skipped
+    /// when running it would lift the probes' share of all compute spent above this. Null: no limit.
+    /// </summary>
+    public double? MaxProbeShare { get; init; } = 0.1;
     /// <summary>Seeds every random choice of the run (window lengths, probe positions).</summary>
     public long Seed { get; init; } = 1;
 

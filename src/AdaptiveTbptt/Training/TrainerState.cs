@@ -25,7 +25,7 @@ public sealed record TrainerCounters(
     long Updates, int Epoch, int Position, long TokensSeen, long ComputeTokens, long ProbeComputeTokens,
     double BestValidLoss, double TestLossAtBest, long UpdatesAtBest, double TrainLossSum, int TrainLossCount,
     double LastGradNorm, double WallSeconds, long OptimizerSteps, int PolicyK,
-    IReadOnlyList<EvaluationRecord> Evaluations, IReadOnlyList<KEstimate> KHistory)
+    IReadOnlyList<EvaluationRecord> Evaluations, IReadOnlyList<KEstimate> KHistory, long ProbeCostPerEstimate)
 {
     /// <summary>JSON that keeps NaN/∞ and tuples: a resumed run must see exactly the numbers it saved.</summary>
     public static readonly JsonSerializerOptions Json = new()

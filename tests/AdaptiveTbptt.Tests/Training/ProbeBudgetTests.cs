@@ -1,0 +1,36 @@
+using Tbptt.Models;
+using Tbptt.Probes;
+using Tbptt.Training;
+using static Tbptt.Tests.TestModels;
+
+namespace Tbptt.Tests;
+
+public class ProbeBudgetTests
+{
+    private static TrainingSummary Run(double? maxShare)
+    {
+        var config = Tokens(CellKind.Lstm, 1);
+        var model = SequenceModel<float>.Create(config, 2);
+        var train = TokenStream.NextToken(RandomTokens(4 * 200, config.InputSize, 1), 4);
+        var valid = TokenStream.NextToken(RandomTokens(4 * 20, config.InputSize, 2), 4);
+        var trainer = new Trainer(model, new TrainerOptions { Epochs = 2, EvaluationsPerEpoch = 6, MaxProbeShare = maxShare, LearningRate = 0.1 }, train, valid);
+        trainer.Policy = new AdaptiveTruncation(new AdaptiveOptions { K0 = 4, KMin = 2, KMax = 8, Probes = 2 },
+            trainer.CreateProbe(new ProbeOptions { Window = 30, Samples = 8 }));
+        return trainer.Run();
+    }
+
+    [Fact]
+    public void ReestimatesAreSkippedToKeepProbesWithinTheirShare()
+    {
+        var unlimited = Run(null);
+        Assert.True(unlimited.ProbeComputeTokens > 0.1 * unlimited.ComputeTokens, "the set-up must make probes expensive for the test to mean anything");
+        var limited = Run(0.1);
+        Assert.True(limited.ProbeComputeTokens > 0, "the first estimate always runs");
+        Assert.True(limited.ProbeComputeTokens < unlimited.ProbeComputeTokens);
+        // After the first estimate (whose cost is unknown beforehand) every re-estimate respects the share:
+        // either the share holds, or only that first estimate ran.
+        double share = (double)limited.ProbeComputeTokens / limited.ComputeTokens;
+        double oneEstimate = (double)unlimited.ProbeComputeTokens / 12; // 12 evaluation rounds, one estimate each
+        Assert.True(share <= 0.1 || limited.ProbeComputeTokens <= oneEstimate * 1.01, $"share {share:P1}");
+    }
+}
