@@ -30,7 +30,31 @@ public static class NormsCsv
     /// <param name="reader">The CSV text.</param>
     /// <param name="sourceName">What to call the input in error messages (a path, or "stdin").</param>
     /// <exception cref="FormatException">The content is malformed.</exception>
-    public static GradientNormProfile Read(TextReader reader, string sourceName)
+    public static GradientNormProfile Read(TextReader reader, string sourceName) =>
+        new(ReadTable(reader, sourceName, norms: true));
+
+    /// <summary>
+    /// Reads a profile with its per-lag mean gradient vectors ḡ_k (one row per lag, one column per state
+    /// dimension, as <c>tbptt probe --mean-out</c> writes them), which the exact cumulative norm C_K needs.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">A file does not exist.</exception>
+    /// <exception cref="FormatException">The content is malformed, or the two tables differ in their lags.</exception>
+    public static GradientNormProfile ReadFile(string normsPath, string meanGradientsPath)
+    {
+        ArgumentNullException.ThrowIfNull(normsPath);
+        ArgumentNullException.ThrowIfNull(meanGradientsPath);
+        foreach (var path in new[] { normsPath, meanGradientsPath })
+            if (!File.Exists(path)) throw new FileNotFoundException($"file not found: {path}", path);
+        List<double[]> phi, mean;
+        using (var r = new StreamReader(normsPath)) phi = ReadTable(r, normsPath, norms: true);
+        using (var r = new StreamReader(meanGradientsPath)) mean = ReadTable(r, meanGradientsPath, norms: false);
+        if (mean.Count != phi.Count)
+            throw new FormatException($"{meanGradientsPath}: {mean.Count} lag rows, but {normsPath} has {phi.Count}");
+        return new GradientNormProfile(phi, mean.ToArray());
+    }
+
+    /// <summary>Rows of numbers, an optional header, no ragged rows; norms must also be non-negative.</summary>
+    private static List<double[]> ReadTable(TextReader reader, string sourceName, bool norms)
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(sourceName);
@@ -66,8 +90,9 @@ public static class NormsCsv
             {
                 if (!TryParse(cells[c], out double v))
                     throw Error(sourceName, lineNo, c + 1, cells[c], "not a number");
-                if (!double.IsFinite(v) || v < 0)
-                    throw Error(sourceName, lineNo, c + 1, cells[c], "a gradient norm must be finite and non-negative");
+                if (!double.IsFinite(v) || (norms && v < 0))
+                    throw Error(sourceName, lineNo, c + 1, cells[c],
+                        norms ? "a gradient norm must be finite and non-negative" : "a gradient component must be finite");
                 row[c] = v;
             }
             rows.Add(row);
@@ -77,7 +102,7 @@ public static class NormsCsv
         if (rows.Count < 2)
             throw new FormatException(
                 $"{sourceName}: only {rows.Count} lag row; at least 2 lags (one row per lag k = 0..W-1) are needed to see a decay");
-        return new GradientNormProfile(rows);
+        return rows;
     }
 
     private static bool TryParse(string cell, out double value) =>

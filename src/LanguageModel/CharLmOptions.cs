@@ -42,6 +42,8 @@ public sealed record CharLmOptions
     public double? Minutes { get; init; }
     public int EvaluationsPerEpoch { get; init; } = 4;
     public long Seed { get; init; } = 1;
+    /// <summary>Largest share of compute the adaptive probes may take (re-estimates beyond it are skipped).</summary>
+    public double? MaxProbeShare { get; init; } = 0.1;
 
     public ModelConfig ModelConfig(int vocabulary) => new()
     {

@@ -31,13 +31,16 @@ public static class CharLmRun
             var saved = CharLmOptions.FromJson(checkpoint.GetMetadata("run.options"));
             // The stored settings win; only the budget may be extended on the command line.
             o = saved with { Epochs = Math.Max(saved.Epochs, o.Epochs), Minutes = o.Minutes ?? saved.Minutes, OutputDirectory = dir };
+            log.WriteLine($"resuming with the settings stored in {checkpointPath} (only --epochs and --minutes can extend them)");
         }
+        else o = o with { Corpus = Path.GetFullPath(o.Corpus) }; // a resume may start from another folder
         Directory.CreateDirectory(dir);
         var vocab = checkpoint is null ? null : Vocabulary.FromSymbols(checkpoint.GetMetadata("vocab"));
         var corpus = Corpus.Load(o.Corpus, vocabulary: vocab);
         log.WriteLine(corpus.Describe());
-        int window = o.Adaptive ? Math.Max(o.KMax, 1) : Math.Max(o.K, o.K2 ?? o.K);
-        corpus.EnsureSteps("train", o.Batch, o.Adaptive ? o.Window + (o.BurnIn ?? o.Window / 10) : window);
+        int probeSpan = o.Window + (o.BurnIn ?? o.Window / 10);
+        // Every column must hold one window of the largest K the run may use (and, adaptive, one probe window).
+        corpus.EnsureSteps("train", o.Batch, o.Adaptive ? Math.Max(o.KMax, probeSpan) : Math.Max(o.K, o.K2 ?? o.K));
         corpus.EnsureSteps("valid", o.EvalBatch, 1);
 
         var config = o.ModelConfig(corpus.Vocabulary.Count);
@@ -49,6 +52,7 @@ public static class CharLmRun
         {
             Optimizer = o.Optimizer, LearningRate = o.LearningRate, WeightDecay = o.WeightDecay, Clip = o.Clip, Epochs = o.Epochs,
             TimeLimit = o.Minutes is { } m ? TimeSpan.FromMinutes(m) : null, EvaluationsPerEpoch = o.EvaluationsPerEpoch, Seed = o.Seed,
+            MaxProbeShare = o.MaxProbeShare,
         }, train, valid, test);
         var probe = new ProbeOptions { Window = o.Window, BurnIn = o.BurnIn, Samples = o.Samples };
         trainer.Policy = o.Adaptive
@@ -99,7 +103,9 @@ public static class CharLmRun
     private static void WriteReport(string dir, Trainer trainer, TrainingSummary s, CharLmOptions o, CancellationToken cancel)
     {
         BiasEstimate? final = null;
-        if (!cancel.IsCancellationRequested && trainer.Evaluations.Count > 0)
+        int span = o.Window + (o.BurnIn ?? o.Window / 10);
+        // The end-of-run profile needs one probe window per column; a shorter stream simply goes without it.
+        if (!cancel.IsCancellationRequested && trainer.Evaluations.Count > 0 && trainer.TrainSteps >= span)
         {
             var profile = trainer.CreateProbe(new ProbeOptions { Window = o.Window, BurnIn = o.BurnIn, Samples = Math.Min(o.Samples, 32) })();
             final = BiasEstimator.Estimate(profile, new BiasEstimatorOptions(), [o.Delta]);

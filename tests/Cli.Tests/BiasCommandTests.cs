@@ -41,6 +41,25 @@ public class BiasCommandTests
     }
 
     [Fact]
+    public void ExactCumulativeNormFromTheProbesMeanGradients()
+    {
+        string dir = TempDir(), norms = Path.Combine(dir, "norms.csv"), mean = Path.Combine(dir, "mean.csv");
+        var probe = Run("probe", "--model", Path.Combine(Fixtures, "lstm_l2.model.safetensors"), "--text", Path.Combine(Fixtures, "text.txt"),
+            "--window", "16", "--samples", "5", "--out", norms, "--mean-out", mean);
+        Assert.True(probe.ExitCode == 0, probe.Err);
+        Assert.Equal(16, File.ReadAllLines(mean).Length);
+        Assert.Equal(2 * 2 * 7, File.ReadAllLines(mean)[0].Split(',').Length); // 2 layers × (h, c) × 7 units
+        var exact = Run("estimate-k", "--norms", norms, "--mean-gradients", mean, "--cumulative", "exact", "--json");
+        Assert.True(exact.ExitCode == 0, exact.Err);
+        var approx = Run("estimate-k", "--norms", norms, "--json");
+        using var e = JsonDocument.Parse(exact.Out);
+        using var a = JsonDocument.Parse(approx.Out);
+        Assert.Equal("exact", e.RootElement.GetProperty("cumulative").GetString());
+        Assert.NotEqual(e.RootElement.GetProperty("logCumulativeNorm").ToString(), a.RootElement.GetProperty("logCumulativeNorm").ToString());
+        AssertOneLineError(Run("estimate-k", "--norms", norms, "--cumulative", "exact"), "mean gradient");
+    }
+
+    [Fact]
     public void GeometricNormsGiveTheirRate()
     {
         string dir = TempDir(), norms = Path.Combine(dir, "geo.csv");

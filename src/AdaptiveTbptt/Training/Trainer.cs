@@ -51,6 +51,8 @@ public sealed class Trainer
     public SeededRandom Rng { get; }
     public IOptimizer<float> Optimizer => _optimizer;
     public long Updates { get; private set; }
+    /// <summary>Steps per column of the training stream.</summary>
+    public int TrainSteps => _train.Steps;
     public int Epoch { get; private set; }
     /// <summary>Next training step of the current epoch.</summary>
     public int Position { get; private set; }
@@ -81,10 +83,16 @@ public sealed class Trainer
     public Func<GradientNormProfile> CreateProbe(ProbeOptions options)
     {
         var probe = new GradientProbe<float>(_model, options);
+        int span = options.EffectiveBurnIn + options.Window, steps = _train.Steps;
+        if (steps < span)
+            throw new ArgumentException($"a probe needs burn-in + W = {span} steps in one column; the training stream has {steps} per column.");
+        var offsets = new int[options.Samples];
         return () =>
         {
             var (inputs, targets) = _flatTrain ??= _train.Flatten();
-            var result = probe.Run(inputs, targets, probe.RandomOffsets(inputs.Length, Rng));
+            // Each sample lies within one column (columns are laid end to end): no window crosses a boundary.
+            for (int i = 0; i < offsets.Length; i++) offsets[i] = Rng.Next(_train.Batch) * steps + Rng.Next(steps - span + 1);
+            var result = probe.Run(inputs, targets, offsets);
             ProbeComputeTokens += probe.ComputeSteps;
             ComputeTokens += probe.ComputeSteps;
             return new GradientNormProfile(result.Phi, result.MeanGradient);
@@ -128,17 +136,17 @@ public sealed class Trainer
             if (budgetSpent) break;
             Epoch++;
             Position = 0;
-            Evaluate();
+            Evaluate(final: Epoch >= Options.Epochs || OutOfBudget());
         }
         // A run cut by its budget ends with an evaluation of where it stopped (unless it just had one).
-        if (budgetSpent && (_evaluations.Count == 0 || _evaluations[^1].Updates != Updates)) Evaluate();
+        if (budgetSpent && (_evaluations.Count == 0 || _evaluations[^1].Updates != Updates)) Evaluate(final: true);
         Progress?.Invoke(1.0, _lastTrainLoss);
         return false;
     }
 
     private bool OutOfBudget() =>
         (Options.ComputeBudget is { } budget && ComputeTokens >= budget)
-        || (Options.TimeLimit is { } limit && _clock.Elapsed >= limit);
+        || (Options.TimeLimit is { } limit && WallSeconds >= limit.TotalSeconds); // time before a resume counts
 
     private int NextEvaluationStep(int position, int steps)
     {
@@ -174,15 +182,18 @@ public sealed class Trainer
     {
         double byEpoch = (Epoch + (double)Position / _train.Steps) / Options.Epochs;
         double byCompute = Options.ComputeBudget is { } c ? (double)ComputeTokens / c : 0;
-        double byTime = Options.TimeLimit is { } t ? _clock.Elapsed / t : 0;
+        double byTime = Options.TimeLimit is { } t ? WallSeconds / t.TotalSeconds : 0;
         return Math.Min(1, Math.Max(byEpoch, Math.Max(byCompute, byTime)));
     }
 
     /// <summary>Mean cross-entropy per token of the current parameters over a whole stream.</summary>
     public double EvaluateLoss(TokenStream stream) => Evaluation.MeanLoss(_model, stream, Options.EvalChunk);
 
-    private void Evaluate()
+    /// <param name="final">The run's last evaluation: no re-estimate (its K would never be used, and its probes
+    /// would count against the compute budget).</param>
+    private void Evaluate(bool final = false)
     {
+        int trainedK = Policy.K; // the K the updates since the last evaluation used
         double valid = EvaluateLoss(_valid);
         double test = _test is null ? double.NaN : EvaluateLoss(_test);
         if (valid < BestValidLoss)
@@ -192,7 +203,7 @@ public sealed class Trainer
             UpdatesAtBest = Updates;
             _model.Parameters.Data.CopyTo(BestParameters, 0);
         }
-        if (ProbeWithinBudget())
+        if (!final && ProbeWithinBudget())
         {
             long before = ProbeComputeTokens;
             Policy.AfterEvaluation(Updates);
@@ -201,7 +212,7 @@ public sealed class Trainer
         var estimate = (Policy as AdaptiveTruncation)?.Latest;
         var record = new EvaluationRecord(Updates, Epoch + (double)Position / _train.Steps, TokensSeen, ComputeTokens,
             ProbeComputeTokens, WallSeconds, _trainLossCount > 0 ? _trainLossSum / _trainLossCount : double.NaN,
-            valid, test, Policy.K, estimate?.LogBeta ?? double.NaN, estimate?.RelativeBiasAtK ?? double.NaN,
+            valid, test, trainedK, estimate?.LogBeta ?? double.NaN, estimate?.RelativeBiasAtK ?? double.NaN,
             estimate?.KByTrackedDelta ?? [], _lastGradNorm);
         _trainLossSum = 0;
         _trainLossCount = 0;

@@ -23,9 +23,10 @@ public sealed record TrainerOptions
     public int EvalChunk { get; init; } = 200;
     /// <summary>
     /// Most of the compute that probes may take: an adaptive re-estimate due at an evaluation round is skipped
-    /// when running it would lift the probes' share of all compute spent above this. Null: no limit.
+    /// when running it would lift the probes' share of all compute spent above this. Null (the default): every
+    /// re-estimate runs, as in Algorithm 1.
     /// </summary>
-    public double? MaxProbeShare { get; init; } = 0.1;
+    public double? MaxProbeShare { get; init; }
     /// <summary>Seeds every random choice of the run (window lengths, probe positions).</summary>
     public long Seed { get; init; } = 1;
 
@@ -40,7 +41,10 @@ public sealed record TrainerOptions
     }
 }
 
-/// <summary>One evaluation round: where training stands and how the model does.</summary>
+/// <summary>
+/// One evaluation round: where training stands and how the model does. <c>K</c> is the truncation the updates
+/// since the previous round used; β̂, δ̂(K) and κ̂ are what the probes run at this round found (they set the next K).
+/// </summary>
 public sealed record EvaluationRecord(
     long Updates, double Epoch, long TokensSeen, long ComputeTokens, long ProbeComputeTokens, double WallSeconds,
     double TrainLoss, double ValidLoss, double TestLoss, int K, double LogBeta, double RelativeBiasAtK,

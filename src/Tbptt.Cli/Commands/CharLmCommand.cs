@@ -61,8 +61,8 @@ public static class CharLmCommand
         var adaptive = Opt.WithDefault("--adaptive", "Choose K adaptively from the tolerated bias δ.", false);
         var delta = Opt.WithDefault("--delta", "δ for --adaptive.", 0.1);
         var k0 = Opt.WithDefault("--k0", "First K of an adaptive run.", 50);
-        var epochs = Opt.WithDefault("--epochs", "Passes over the training split.", 1);
-        var minutes = Opt.Optional<double?>("--minutes", "Stop after this many minutes instead.");
+        var epochs = Opt.Optional<int?>("--epochs", "Passes over the training split (default 1; with --minutes, as many as fit).");
+        var minutes = Opt.Optional<double?>("--minutes", "Stop after this many minutes (and after --epochs, when both are given).");
         var output = Opt.Required<string>("--out", "Output folder (model, checkpoint, metrics, plots).");
         var resume = Opt.WithDefault("--resume", "Continue the run in --out from its checkpoint.", false);
         var cmd = new Command("train", "Train a character model with fixed TBPTT(k1, k2) or adaptive TBPTT; Ctrl-C stops and keeps a resumable checkpoint.")
@@ -77,7 +77,8 @@ public static class CharLmCommand
                 K = r.GetValue(k), K2 = r.GetValue(k2), Adaptive = r.GetValue(adaptive), Delta = r.GetValue(delta), K0 = r.GetValue(k0),
                 KMin = r.GetValue(m.KMin), KMax = r.GetValue(m.KMax), Window = r.GetValue(m.Window), Samples = r.GetValue(m.Samples),
                 Probes = r.GetValue(m.Probes), Optimizer = r.GetValue(m.Optimizer)!, LearningRate = m.LearningRate(r), Clip = r.GetValue(m.Clip),
-                WeightDecay = r.GetValue(m.WeightDecay), Batch = r.GetValue(m.Batch), Epochs = r.GetValue(epochs), Minutes = r.GetValue(minutes),
+                WeightDecay = r.GetValue(m.WeightDecay), Batch = r.GetValue(m.Batch), Minutes = r.GetValue(minutes),
+                Epochs = r.GetValue(epochs) ?? (r.GetValue(minutes) is null ? 1 : 1_000_000),
                 EvaluationsPerEpoch = r.GetValue(m.Evals), Seed = r.GetValue(m.Seed), ScaleBySqrtK = r.GetValue(m.Optimizer) == "sgd",
             };
             using var cancel = Interrupt.OnCtrlC();
@@ -162,7 +163,7 @@ public static class CharLmCommand
                 Trainer = new TrainerOptions
                 {
                     Optimizer = r.GetValue(m.Optimizer)!, LearningRate = m.LearningRate(r), Clip = r.GetValue(m.Clip), WeightDecay = r.GetValue(m.WeightDecay),
-                    Epochs = 1000, EvaluationsPerEpoch = r.GetValue(m.Evals),
+                    Epochs = 1_000_000, EvaluationsPerEpoch = r.GetValue(m.Evals), MaxProbeShare = 0.1,
                     ComputeBudget = mins is null ? (long)(r.GetValue(compute) * 1e6) : null,
                     TimeLimit = mins is { } t ? TimeSpan.FromMinutes(t) : null,
                 },

@@ -15,13 +15,14 @@ public static class EstimateKCommand
         var norms = Opt.Required<string>("--norms", "CSV of φ: one row per lag k = 0..W−1, one column per sample (a header row is allowed).");
         var delta = Opt.WithDefault("--delta", "Tolerated relative biases δ, comma-separated.", "0.9,0.5,0.1");
         var json = Opt.WithDefault("--json", "Print one JSON object instead of text.", false);
+        var mean = Opt.Optional<string?>("--mean-gradients", "CSV of the per-lag mean gradient vectors ḡ_k (probe --mean-out), for --cumulative exact.");
         var est = new EstimatorOptions();
         var cmd = new Command("estimate-k", "Estimate the decay rate β, the relative bias δ̂(K) and the smallest K meeting each δ from gradient norms by lag.")
-            { norms, delta, json };
+            { norms, delta, json, mean };
         est.AddTo(cmd);
         cmd.SetAction(r => CliErrors.Run(() =>
         {
-            var profile = NormsCsv.ReadFile(r.GetValue(norms)!);
+            var profile = r.GetValue(mean) is { } meanPath ? NormsCsv.ReadFile(r.GetValue(norms)!, meanPath) : NormsCsv.ReadFile(r.GetValue(norms)!);
             var labels = Opt.Split(r.GetValue(delta)!);
             var deltas = Opt.ParseDoubles(r.GetValue(delta)!, "--delta");
             if (deltas.Length == 0) throw new UserInputException("--delta: give at least one δ.");

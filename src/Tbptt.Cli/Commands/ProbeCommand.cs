@@ -24,10 +24,11 @@ public static class ProbeCommand
         var offsets = Opt.Optional<string?>("--offsets", "Comma-separated sample start offsets (default: random, seeded); sets S.");
         var seed = Opt.WithDefault("--seed", "Seed of the random offsets.", 1);
         var output = Opt.Required<string>("--out", "CSV of φ to write (one row per lag, one column per sample).");
+        var meanOut = Opt.Optional<string?>("--mean-out", "Also write the per-lag mean gradient vectors ḡ_k (rows: lags, columns: state dimensions) for estimate-k --cumulative exact.");
         var exactBias = Opt.Optional<string?>("--exact-bias", "K grid, e.g. 1,2,5,10,20,50,100: measure ‖ĝ_K − ĝ_W‖/‖ĝ_W‖ and print it beside δ̂(K).");
         var est = new EstimatorOptions();
         var cmd = new Command("probe", "Measure the gradient-norm profile φ by lag of a model on a text (and optionally the true truncation bias).")
-            { model, text, window, burnIn, samples, offsets, seed, output, exactBias };
+            { model, text, window, burnIn, samples, offsets, seed, output, meanOut, exactBias };
         est.AddTo(cmd);
         cmd.SetAction(r => CliErrors.Run(() =>
         {
@@ -45,6 +46,7 @@ public static class ProbeCommand
             var starts = given ?? probe.RandomOffsets(inputs.Length, new Random(r.GetValue(seed)));
             var result = probe.Run(inputs, targets, starts);
             WriteCsv(r.GetValue(output)!, result);
+            if (r.GetValue(meanOut) is { } meanPath) WriteMeanCsv(meanPath, result);
             Console.WriteLine($"wrote {r.GetValue(output)}: φ for {w} lags × {options.Samples} samples (burn-in {options.EffectiveBurnIn})");
             if (grid.Length > 0) PrintBias(result, est.Read(r));
             return 0;
@@ -66,6 +68,15 @@ public static class ProbeCommand
             }
             sb.Append('\n');
         }
+        AtomicFile.WriteAllText(path, sb.ToString());
+    }
+
+    public static void WriteMeanCsv(string path, ProbeResult result)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        foreach (var row in result.MeanGradient)
+            sb.AppendJoin(',', row.Select(v => v.ToString("R", inv))).Append('\n');
         AtomicFile.WriteAllText(path, sb.ToString());
     }
 

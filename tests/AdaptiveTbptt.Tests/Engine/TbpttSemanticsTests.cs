@@ -68,6 +68,52 @@ public class TbpttSemanticsTests
             AssertClose(Recomputed(model, s, k1, k2, i), streamed[i - 1], 1e-11, 1e-14, $"update {i} of TBPTT({k1}, {k2})");
     }
 
+    /// <summary>
+    /// §2: steps t−k2+1..t−k1 were computed in the previous window, before the last update, and are reused as
+    /// stored. With a real parameter update between two windows, the second gradient must equal a reference
+    /// whose overlap steps ran under the old parameters, and differ from one that recomputes them.
+    /// </summary>
+    [Theory]
+    [InlineData(CellKind.Lstm, 0.0)]
+    [InlineData(CellKind.Gru, 0.3)]
+    public void OverlapStepsAreReusedAsComputedBeforeTheUpdate(CellKind cell, double dropout)
+    {
+        const int k1 = 3, k2 = 5;
+        var config = Tokens(cell, 2) with { Dropout = dropout };
+        var model = SequenceModel<double>.Create(config, 13);
+        var s = MakeStream(config, 2 * k1, Batch, 4);
+        var first = s.Slice(config, Batch, 0, k1);
+        var second = s.Slice(config, Batch, k1, k1);
+        var theta0 = (double[])model.Parameters.Data.Clone();
+
+        // Streaming: update 1, an SGD step, update 2.
+        var engine = new TbpttEngine<double>(model, Batch);
+        engine.Tape.DropoutRandom = new Tbptt.Numerics.SeededRandom(3);
+        model.Parameters.ZeroGrad();
+        Update(engine, k1, k2, first);
+        var theta1 = model.Parameters.Data.Zip(model.Parameters.Grad, (p, g) => p - 0.5 * g).ToArray();
+        theta1.CopyTo(model.Parameters.Data, 0);
+        model.Parameters.ZeroGrad();
+        Update(engine, k1, k2, second);
+        var streamed = (double[])model.Parameters.Grad.Clone();
+
+        double[] Reference(bool recompute)
+        {
+            var tape = new StackTape<double>(model, Batch, 2 * k1);
+            tape.DropoutRandom = new Tbptt.Numerics.SeededRandom(3);
+            (recompute ? theta1 : theta0).CopyTo(model.Parameters.Data, 0);
+            tape.Append(k1, first.InTok, first.InVec);      // the first window's forward, under θ0 (or θ1)
+            theta1.CopyTo(model.Parameters.Data, 0);
+            tape.Append(k1, second.InTok, second.InVec);    // the second window's new steps, under θ1
+            model.Parameters.ZeroGrad();
+            tape.Loss(k1, k2, second.TgtTok, second.TgtVec, 1.0 / (k1 * Batch));
+            tape.Backward(k2);
+            return (double[])model.Parameters.Grad.Clone();
+        }
+        AssertClose(Reference(recompute: false), streamed, 1e-12, 1e-15, "reuse of the overlap");
+        Assert.NotEqual(Reference(recompute: true), streamed); // the test can tell reuse from recomputation
+    }
+
     [Fact]
     public void TbpttKKEqualsChunkingWithDetachedState()
     {

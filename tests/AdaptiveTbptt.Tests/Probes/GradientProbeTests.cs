@@ -28,11 +28,40 @@ public class GradientProbeTests
         var model = SequenceModel<double>.Create(config, 17);
         var inputs = RandomTokens(40, config.InputSize, 1);
         var targets = RandomTokens(40, config.OutputSize, 2);
-        const int offset = 5;
-        var probe = new GradientProbe<double>(model, new ProbeOptions { Window = W, BurnIn = BurnIn, Samples = 1 });
-        var result = probe.Run(inputs, targets, [offset]);
+        // Three samples in one batch: each row's φ must be its own sample's, whatever the others do.
+        int[] offsets = [5, 11, 2];
+        var probe = new GradientProbe<double>(model, new ProbeOptions { Window = W, BurnIn = BurnIn, Samples = 3 });
+        var batched = probe.Run(inputs, targets, offsets);
+        for (int s = 0; s < offsets.Length; s++)
+        {
+            var single = new GradientProbe<double>(model, new ProbeOptions { Window = W, BurnIn = BurnIn, Samples = 1 }).Run(inputs, targets, [offsets[s]]);
+            for (int k = 0; k < W; k++) Assert.Equal(single.Phi[k, 0], batched.Phi[k, s], 1e-12);
+            CheckSample(model, inputs, targets, offsets[s], single);
+        }
+    }
 
+    private static void CheckSample(SequenceModel<double> model, int[] inputs, int[] targets, int offset, ProbeResult result)
+    {
+        var cell = model.Config.Cell;
         int last = offset + BurnIn + W; // one past the last step of the window
+        // Lag 0: ∂L_W/∂h_W reaches only the top layer's h (through the decoder); every other part is zero.
+        {
+            var tape = new StackTape<double>(model, 1, BurnIn + W);
+            tape.Append(BurnIn + W, inputs.AsSpan(offset, BurnIn + W), default);
+            var state = new double[tape.StateLength];
+            tape.GetState(state);
+            int hd = model.Config.HiddenSize, width = model.Config.Cell == CellKind.Lstm ? 2 * hd : hd;
+            int top = (model.Config.Layers - 1) * width;
+            var fd0 = new double[state.Length];
+            const double h0 = 1e-4;
+            for (int i = top; i < top + hd; i++)
+            {
+                double x = state[i];
+                double Loss(double v) { state[i] = v; double l = DecoderLoss(model, state, targets[last - 1], top); state[i] = x; return l; }
+                fd0[i] = (8 * (Loss(x + h0) - Loss(x - h0)) - (Loss(x + 2 * h0) - Loss(x - 2 * h0))) / (12 * h0);
+            }
+            AssertClose(fd0, result.MeanGradient[0], 1e-6, 1e-10, $"{cell} ∂L_W/∂h at lag 0");
+        }
         for (int k = 1; k < W; k++)
         {
             // State h_{W−k}: after the burn-in and W−k window steps.
@@ -55,6 +84,18 @@ public class GradientProbeTests
             Assert.Equal(norm, result.Phi[k, 0], 1e-8);
         }
         Assert.True(result.Phi[0, 0] > 0);
+    }
+
+    /// <summary>The loss of the top layer's h (taken from a state vector) through the decoder alone.</summary>
+    private static double DecoderLoss(SequenceModel<double> model, double[] state, int target, int topOffset)
+    {
+        var p = model.Parameters;
+        int hd = model.Config.HiddenSize, o = model.Config.OutputSize;
+        var w = p.Values(model.DecoderWeight); var b = p.Values(model.DecoderBias);
+        var z = new double[o];
+        for (int r = 0; r < o; r++) { z[r] = b[r]; for (int j = 0; j < hd; j++) z[r] += w[r * hd + j] * state[topOffset + j]; }
+        double max = z.Max(), sum = z.Sum(v => Math.Exp(v - max));
+        return Math.Log(sum) + max - z[target];
     }
 
     [Fact]

@@ -30,7 +30,7 @@ public class ProbeBudgetTests
         // After the first estimate (whose cost is unknown beforehand) every re-estimate respects the share:
         // either the share holds, or only that first estimate ran.
         double share = (double)limited.ProbeComputeTokens / limited.ComputeTokens;
-        double oneEstimate = (double)unlimited.ProbeComputeTokens / 12; // 12 evaluation rounds, one estimate each
-        Assert.True(share <= 0.1 || limited.ProbeComputeTokens <= oneEstimate * 1.01, $"share {share:P1}");
+        const long oneEstimate = 2 * 8 * (30 / 10 + 2 * 30); // P · S · (b + 2W): probes' forward and backward steps
+        Assert.True(share <= 0.1 || limited.ProbeComputeTokens == oneEstimate, $"share {share:P1}, probes {limited.ProbeComputeTokens}");
     }
 }

@@ -1,0 +1,90 @@
+using System.Text.Json;
+using Tbptt.Cli.Commands;
+using Tbptt.Numerics;
+using Tbptt.Optimizers;
+
+namespace Tbptt.Tests;
+
+/// <summary>
+/// The regression guard of issue 6, not a timed test: once warmed up, a training step (zero-grad, TBPTT(K, K)
+/// update, clipping, SGD step) allocates nothing on the managed heap, on every backend; and <c>tbptt bench
+/// charlm</c> records that count (allocatedBytesPerUpdate) with the rest of its JSON.
+/// </summary>
+public class AllocationTests
+{
+    private const int WarmupUpdates = 10, MeasuredUpdates = 20;
+
+    public static TheoryData<string> Backends()
+    {
+        var data = new TheoryData<string> { "managed" };
+        if (NativeBlas.TryLoad("openblas") is not null) data.Add("openblas");
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void SteadyStateTrainingStepAllocatesNothing(string backend)
+    {
+        var previous = Blas.Active;
+        try
+        {
+            Blas.Active = Blas.Resolve(backend).Backend;
+            // The last case is large enough (weight gradients of 256 × 64 × 128) for the managed GEMM to use its threads.
+            foreach (var (hidden, batch, layers, k1) in new[] { (24, 4, 1, 8), (24, 4, 2, 5), (64, 16, 1, 8) })
+            {
+                var settings = new BenchCommand.CharLmSettings(Hidden: hidden, Batch: batch, K: k1, Seconds: 1, Embed: 8, Layers: layers, Vocab: 11);
+                var trainer = BenchCommand.CreateTrainer(settings, out _);
+                var p = trainer.Model.Parameters;
+                long whole = 0, update = 0, clip = 0, step = 0;
+                // Warm-up (its counts are discarded): first calls, lazily created buffers. The measured updates wrap
+                // around the 16-chunk stream (a state reset) too.
+                for (int i = 0; i < WarmupUpdates + MeasuredUpdates; i++)
+                {
+                    if (i == WarmupUpdates) whole = update = clip = step = 0;
+                    long t0 = GC.GetAllocatedBytesForCurrentThread();
+                    trainer.Update();
+                    whole += GC.GetAllocatedBytesForCurrentThread() - t0;
+
+                    // The same pieces one by one, so a failure names what allocates.
+                    t0 = GC.GetAllocatedBytesForCurrentThread();
+                    p.ZeroGrad();
+                    trainer.Engine.Update(k1, k1, Tokens(trainer, k1, 0), Tokens(trainer, k1, 1));
+                    long t1 = GC.GetAllocatedBytesForCurrentThread();
+                    GradientClipping.ClipGlobalNorm<float>(p.Grad, trainer.Clip);
+                    long t2 = GC.GetAllocatedBytesForCurrentThread();
+                    trainer.Optimizer.Step(p.Data, p.Grad);
+                    long t3 = GC.GetAllocatedBytesForCurrentThread();
+                    update += t1 - t0; clip += t2 - t1; step += t3 - t2;
+                }
+                Assert.True(whole == 0 && update == 0 && clip == 0 && step == 0,
+                    $"{backend}, H = {hidden}, B = {batch}, {layers} layer(s), TBPTT({k1}, {k1}): bytes allocated per update: whole step {whole / (double)MeasuredUpdates}, " +
+                    $"zero-grad + engine update {update / (double)MeasuredUpdates}, clipping {clip / (double)MeasuredUpdates}, SGD step {step / (double)MeasuredUpdates}.");
+            }
+        }
+        finally
+        {
+            Blas.Active = previous;
+        }
+    }
+
+    private static ReadOnlySpan<int> Tokens(BenchCommand.CharLmTrainer trainer, int k, int shift) =>
+        _tokens.AsSpan(shift * trainer.Batch, k * trainer.Batch);
+
+    private static readonly int[] _tokens = Enumerable.Range(0, 64 * 64).Select(i => i * 7 % 11).ToArray();
+
+    [Fact]
+    public void BenchCharLmReportsZeroAllocationPerUpdate()
+    {
+        var r = CliRunner.Run("bench", "charlm", "--hidden", "16", "--batch", "2", "--k", "4", "--seconds", "0.2",
+            "--embed", "8", "--warmup", "10", "--threads", "1");
+        Assert.True(r.ExitCode == 0, r.Err);
+        using var json = JsonDocument.Parse(r.Out.Trim());
+        var root = json.RootElement;
+        foreach (string key in new[] { "charsPerSecond", "gflops", "blas", "peakMemoryBytes", "peakMemoryKind", "hidden", "batch", "k",
+                     "embed", "layers", "updates", "seconds", "allocatedBytesPerUpdate", "threads", "machine", "date" })
+            Assert.True(root.TryGetProperty(key, out _), $"bench charlm JSON lacks '{key}': {r.Out}");
+        Assert.True(root.GetProperty("updates").GetInt64() > 0);
+        Assert.Equal(0.0, root.GetProperty("allocatedBytesPerUpdate").GetDouble());
+        Assert.True(root.GetProperty("peakMemoryBytes").GetInt64() > 0);
+    }
+}
