@@ -59,6 +59,10 @@ internal static unsafe class GemmThreads
 
         public Worker(int id)
         {
+            // The first Wait that blocks (rather than spins) creates the event's lock object; a timed-out wait
+            // here creates it now, once, so the training loop's steady state allocates nothing.
+            go.Wait(1);
+            done.Wait(1);
             var thread = new Thread(Loop) { IsBackground = true, Name = $"Tbptt GEMM worker {id}" };
             thread.Start();
         }

@@ -68,6 +68,8 @@ public sealed class GradientProbe<T> where T : unmanaged, IFloatingPointIeee754<
     private readonly int[] _inputs, _targets;
     private readonly T[] _savedGrad, _fullGrad;
     private readonly List<T[]> _snapshots = [];
+    private readonly double[,] _phi;     // [W, S], reused by every run
+    private readonly double[][] _mean;   // [W][state], reused by every run
 
     public GradientProbe(SequenceModel<T> model, ProbeOptions options)
     {
@@ -85,6 +87,8 @@ public sealed class GradientProbe<T> where T : unmanaged, IFloatingPointIeee754<
         _savedGrad = new T[model.Parameters.Length];
         _fullGrad = new T[model.Parameters.Length];
         foreach (var _ in options.BiasGrid) _snapshots.Add(new T[model.Parameters.Length]);
+        _phi = new double[w, s];
+        _mean = Enumerable.Range(0, w).Select(_ => new double[model.Config.StateSize]).ToArray();
     }
 
     public ProbeOptions Options => _options;
@@ -103,7 +107,8 @@ public sealed class GradientProbe<T> where T : unmanaged, IFloatingPointIeee754<
 
     /// <summary>
     /// Probes at <paramref name="offsets"/> (one per sample) of a single-column stream where step t has input
-    /// <paramref name="inputs"/>[t] and target <paramref name="targets"/>[t].
+    /// <paramref name="inputs"/>[t] and target <paramref name="targets"/>[t]. The result's φ and ḡ arrays are this
+    /// probe's own buffers, overwritten by its next run: copy what you keep (as <c>GradientNormProfile</c> does).
     /// </summary>
     public ProbeResult Run(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int[] offsets)
     {
@@ -165,13 +170,13 @@ public sealed class GradientProbe<T> where T : unmanaged, IFloatingPointIeee754<
     private (double[,] Phi, double[][] Mean) Profile()
     {
         int w = _options.Window, s = _options.Samples, hd = _model.Config.HiddenSize;
-        int dim = _model.Config.StateSize;
-        var phi = new double[w, s];
-        var mean = new double[w][];
+        var phi = _phi;
+        var mean = _mean;
         var layers = _tape.Layers;
         for (int k = 0; k < w; k++)
         {
-            var m = mean[k] = new double[dim];
+            var m = mean[k];
+            Array.Clear(m);
             for (int i = 0; i < s; i++)
             {
                 double sq = 0;
