@@ -35,17 +35,11 @@ internal sealed class DropoutSites<T> where T : unmanaged, IFloatingPointIeee754
         {
             int length = capacity * _batch * _widths[s];
             if (_masks[s].Length >= length) continue;
-            _masks[s] = Grow(_masks[s], length);
-            if (s > 0) _outputs[s] = Grow(_outputs[s], length);
+            _masks[s] = TapeArrays.Grow(_masks[s], length);
+            if (s > 0) _outputs[s] = TapeArrays.Grow(_outputs[s], length);
         }
     }
 
-    private static T[] Grow(T[] old, int length)
-    {
-        var a = new T[length];
-        old.AsSpan().CopyTo(a);
-        return a;
-    }
 
     /// <summary>The masked values of a site (s ≥ 1), [cap, B, width].</summary>
     public T[] Output(int site) => _outputs[site];

@@ -31,8 +31,8 @@ public sealed class GruLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloati
 
     protected override void GrowExtra(int capacity)
     {
-        _hn = Grow(_hn, capacity * Batch * Hidden);
-        _dGatesHh = Grow(_dGatesHh, capacity * Batch * GateWidth);
+        _hn = TapeArrays.Grow(_hn, capacity * Batch * Hidden);
+        _dGatesHh = TapeArrays.Grow(_dGatesHh, capacity * Batch * GateWidth);
     }
 
     public override void Forward(ReadOnlySpan<T> x, int s0, int n, ParameterSet<T> p)

@@ -34,8 +34,8 @@ public sealed class LstmLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloat
 
     protected override void GrowExtra(int capacity)
     {
-        _c = Grow(_c, (capacity + 1) * Batch * Hidden);
-        _tanhC = Grow(_tanhC, capacity * Batch * Hidden);
+        _c = TapeArrays.Grow(_c, (capacity + 1) * Batch * Hidden);
+        _tanhC = TapeArrays.Grow(_tanhC, capacity * Batch * Hidden);
     }
 
     public override void Forward(ReadOnlySpan<T> x, int s0, int n, ParameterSet<T> p)

@@ -49,20 +49,14 @@ public abstract class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee7
     {
         if (capacity <= Capacity) return;
         int hb = Batch * Hidden;
-        H = Grow(H, (capacity + 1) * hb);
-        Gates = Grow(Gates, capacity * Batch * GateWidth);
-        DGates = Grow(DGates, capacity * Batch * GateWidth);
-        DHin = Grow(DHin, capacity * hb);
+        H = TapeArrays.Grow(H, (capacity + 1) * hb);
+        Gates = TapeArrays.Grow(Gates, capacity * Batch * GateWidth);
+        DGates = TapeArrays.Grow(DGates, capacity * Batch * GateWidth);
+        DHin = TapeArrays.Grow(DHin, capacity * hb);
         GrowExtra(capacity);
         Capacity = capacity;
     }
 
-    protected static T[] Grow(T[] old, int length)
-    {
-        var a = new T[length];
-        old.AsSpan().CopyTo(a);
-        return a;
-    }
 
     protected abstract void GrowExtra(int capacity);
 

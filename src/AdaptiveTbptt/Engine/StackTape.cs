@@ -57,25 +57,17 @@ public sealed partial class StackTape<T> where T : unmanaged, IFloatingPointIeee
     {
         if (capacity <= Capacity) return;
         foreach (var l in _layers) l.EnsureCapacity(capacity);
-        _x0 = Grow(_x0, capacity * Batch * In0);
+        _x0 = TapeArrays.Grow(_x0, capacity * Batch * In0);
         if (_model.Config.Input == InputKind.Tokens)
         {
-            _dx0 = Grow(_dx0, capacity * Batch * In0);
-            var t = new int[capacity * Batch];
-            _tokens.AsSpan().CopyTo(t);
-            _tokens = t;
+            _dx0 = TapeArrays.Grow(_dx0, capacity * Batch * In0);
+            _tokens = TapeArrays.Grow(_tokens, capacity * Batch);
         }
-        _logits = Grow(_logits, capacity * Batch * Out);
+        _logits = TapeArrays.Grow(_logits, capacity * Batch * Out);
         _dropout?.EnsureCapacity(capacity);
         Capacity = capacity;
     }
 
-    private static T[] Grow(T[] old, int length)
-    {
-        var a = new T[length];
-        old.AsSpan().CopyTo(a);
-        return a;
-    }
 
     /// <summary>Forgets the stored steps and sets the carried state to zero (a new sequence).</summary>
     public void ResetState()
