@@ -19,6 +19,9 @@ public static class CharLmRun
 {
     public const string CheckpointFile = "checkpoint.safetensors", ModelFile = "model.safetensors";
 
+    /// <summary>δ values whose κ̂ every adaptive estimate records (the paper's), beside the run's own δ.</summary>
+    public static readonly double[] TrackedDeltas = [0.9, 0.5, 0.1];
+
     public static TrainingSummary Train(CharLmOptions o, bool resume, TextWriter log, CancellationToken cancel)
     {
         string dir = o.OutputDirectory;
@@ -57,7 +60,7 @@ public static class CharLmRun
         var probe = new ProbeOptions { Window = o.Window, BurnIn = o.BurnIn, Samples = o.Samples };
         trainer.Policy = o.Adaptive
             ? new AdaptiveTruncation(new AdaptiveOptions { Delta = o.Delta, K0 = o.K0, KMin = o.KMin, KMax = o.KMax, Probes = o.Probes, ScaleBySqrtK = o.ScaleBySqrtK },
-                trainer.CreateProbe(probe))
+                trainer.CreateProbe(probe), TrackedDeltas)
             : new FixedTruncation(o.K, o.K2 ?? o.K, o.ScaleBySqrtK);
         if (checkpoint is not null)
         {
@@ -78,13 +81,15 @@ public static class CharLmRun
                 ModelCheckpoint.Save(Path.Combine(dir, ModelFile), best, meta);
             }
         };
-        var columns = new[] { "updates", "epoch", "chars", "compute_tokens", "probe_compute_tokens", "wall_seconds", "train_bits", "valid_bits", "test_bits", "valid_ppl", "k", "log_beta", "delta_hat_at_k", "grad_norm" };
+        string[] columns = ["updates", "epoch", "chars", "compute_tokens", "probe_compute_tokens", "wall_seconds", "train_bits", "valid_bits", "test_bits", "valid_ppl", "k", "log_beta", "delta_hat_at_k",
+            .. TrackedDeltas.Select(d => $"kappa_delta_{d.ToString(CultureInfo.InvariantCulture)}"), "grad_norm"];
         using (var csv = new CsvMetricsWriter(Path.Combine(dir, "metrics.csv"), columns, append: resume && File.Exists(Path.Combine(dir, "metrics.csv"))))
         {
             trainer.Evaluated += r =>
             {
-                csv.WriteRow(r.Updates, r.Epoch, r.TokensSeen, r.ComputeTokens, r.ProbeComputeTokens, r.WallSeconds, r.TrainLoss / Math.Log(2),
-                    r.ValidBitsPerToken, r.TestBitsPerToken, r.ValidPerplexity, r.K, r.LogBeta, r.RelativeBiasAtK, r.GradientNorm);
+                object?[] kappa = TrackedDeltas.Select(d => (object?)(r.KByDelta.FirstOrDefault(x => x.Delta == d) is { K: > 0 } x ? x.K : null)).ToArray();
+                csv.WriteRow([r.Updates, r.Epoch, r.TokensSeen, r.ComputeTokens, r.ProbeComputeTokens, r.WallSeconds, r.TrainLoss / Math.Log(2),
+                    r.ValidBitsPerToken, r.TestBitsPerToken, r.ValidPerplexity, r.K, r.LogBeta, r.RelativeBiasAtK, .. kappa, r.GradientNorm]);
             };
             // Progress in characters trained; a time-limited run shows its rate but no bar (its end is a time, not a count).
             long total = o.Minutes is null ? (long)train.Steps * train.Batch * o.Epochs : 0;

@@ -33,7 +33,10 @@ public sealed record AdaptiveOptions
     }
 }
 
-/// <summary>One re-estimate: what the probes said and the K chosen.</summary>
+/// <summary>
+/// One re-estimate: the K chosen (from the mean of the P probes' κ̂) and each probe's κ̂; β̂, δ̂(K) and the tracked
+/// κ̂ are those of the last probe (one estimate's diagnostics, not an average).
+/// </summary>
 /// <param name="Last">The last probe's full estimate (not kept across a resume).</param>
 public sealed record KEstimate(long Update, int K, double LogBeta, double RelativeBiasAtK, IReadOnlyList<int> ProbeKs,
     IReadOnlyList<(double Delta, int K)> KByTrackedDelta, BiasEstimate? Last);

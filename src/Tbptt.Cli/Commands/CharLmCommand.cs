@@ -43,10 +43,14 @@ public static class CharLmCommand
         public Option<long> Seed = Opt.WithDefault("--seed", "Seed of weights, dropout and probes.", 1L);
         public Option<int> Evals = Opt.WithDefault("--evals-per-epoch", "Validation rounds per epoch (also when K is re-estimated).", 4);
 
-        public void AddTo(Command c)
+        public Option<int?> BurnIn = Opt.Optional<int?>("--burnin", "Probe burn-in steps (default W/10).");
+
+        /// <param name="single">A single run (train) takes --seed; compare takes --seeds instead.</param>
+        public void AddTo(Command c, bool single)
         {
-            foreach (var o in new Option[] { Cell, Layers, Hidden, Embed, Dropout, Tied, Optimizer, Lr, Clip, WeightDecay, Batch, Window, Samples, Probes, KMin, KMax, Seed, Evals })
+            foreach (var o in new Option[] { Cell, Layers, Hidden, Embed, Dropout, Tied, Optimizer, Lr, Clip, WeightDecay, Batch, Window, BurnIn, Samples, Probes, KMin, KMax, Evals })
                 c.Options.Add(o);
+            if (single) c.Options.Add(Seed);
         }
 
         public double LearningRate(ParseResult r) => r.GetValue(Lr) ?? (r.GetValue(Optimizer) == "sgd" ? 1.0 : 2e-3);
@@ -67,7 +71,7 @@ public static class CharLmCommand
         var resume = Opt.WithDefault("--resume", "Continue the run in --out from its checkpoint.", false);
         var cmd = new Command("train", "Train a character model with fixed TBPTT(k1, k2) or adaptive TBPTT; Ctrl-C stops and keeps a resumable checkpoint.")
             { corpus, k, k2, adaptive, delta, k0, epochs, minutes, output, resume };
-        m.AddTo(cmd);
+        m.AddTo(cmd, single: true);
         cmd.SetAction(r => CliErrors.Run(() =>
         {
             var options = new CharLmOptions
@@ -75,7 +79,7 @@ public static class CharLmCommand
                 Corpus = r.GetValue(corpus)!, OutputDirectory = r.GetValue(output)!, Cell = r.GetValue(m.Cell)!, Layers = r.GetValue(m.Layers),
                 Hidden = r.GetValue(m.Hidden), Embed = r.GetValue(m.Embed), Dropout = r.GetValue(m.Dropout), Tied = r.GetValue(m.Tied),
                 K = r.GetValue(k), K2 = r.GetValue(k2), Adaptive = r.GetValue(adaptive), Delta = r.GetValue(delta), K0 = r.GetValue(k0),
-                KMin = r.GetValue(m.KMin), KMax = r.GetValue(m.KMax), Window = r.GetValue(m.Window), Samples = r.GetValue(m.Samples),
+                KMin = r.GetValue(m.KMin), KMax = r.GetValue(m.KMax), Window = r.GetValue(m.Window), BurnIn = r.GetValue(m.BurnIn), Samples = r.GetValue(m.Samples),
                 Probes = r.GetValue(m.Probes), Optimizer = r.GetValue(m.Optimizer)!, LearningRate = m.LearningRate(r), Clip = r.GetValue(m.Clip),
                 WeightDecay = r.GetValue(m.WeightDecay), Batch = r.GetValue(m.Batch), Minutes = r.GetValue(minutes),
                 Epochs = r.GetValue(epochs) ?? (r.GetValue(minutes) is null ? 1 : 1_000_000),
@@ -145,13 +149,13 @@ public static class CharLmCommand
         var output = Opt.Required<string>("--out", "Output folder.");
         var cmd = new Command("compare", "The paper's Table C.2 experiment on characters: fixed K against adaptive δ at equal compute.")
             { corpus, fixedK, adaptive, compute, minutes, seeds, k0, output };
-        m.AddTo(cmd);
+        m.AddTo(cmd, single: false);
         cmd.SetAction(r => CliErrors.Run(() =>
         {
             var c = Corpus.Load(r.GetValue(corpus)!);
             Console.WriteLine(c.Describe());
             var seedList = Opt.ParseInts(r.GetValue(seeds)!, "--seeds");
-            var probe = new ProbeOptions { Window = r.GetValue(m.Window), Samples = r.GetValue(m.Samples) };
+            var probe = new ProbeOptions { Window = r.GetValue(m.Window), BurnIn = r.GetValue(m.BurnIn), Samples = r.GetValue(m.Samples) };
             c.EnsureSteps("train", r.GetValue(m.Batch), probe.Window + probe.EffectiveBurnIn);
             bool sgd = r.GetValue(m.Optimizer) == "sgd";
             var baseOptions = new CharLmOptions { Corpus = "", OutputDirectory = "", Cell = r.GetValue(m.Cell)!, Layers = r.GetValue(m.Layers), Hidden = r.GetValue(m.Hidden),
