@@ -4,7 +4,7 @@ namespace Tbptt.Cli.Commands;
 
 /// <summary>
 /// <c>tbptt demo</c>, the README's first command: what this build runs on, then the paper's copy experiment at
-/// a reduced budget (generated data, no files needed, about five minutes on 2 cores). A segment of m = 10
+/// a reduced budget (generated data, no files needed, a few minutes on 2 cores). A segment of m = 10
 /// symbols must be reproduced 10 steps later: TBPTT with K = 5 cannot assign that credit and stays near the
 /// timing-only perplexity 1.866; K = 15 and adaptive δ = 0.1 learn the copy.
 /// </summary>
