@@ -110,14 +110,25 @@ public sealed class GradientProbe<T> where T : unmanaged, IFloatingPointIeee754<
     /// <paramref name="inputs"/>[t] and target <paramref name="targets"/>[t]. The result's φ and ḡ arrays are this
     /// probe's own buffers, overwritten by its next run: copy what you keep (as <c>GradientNormProfile</c> does).
     /// </summary>
-    public ProbeResult Run(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int[] offsets)
+    public ProbeResult Run(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int[] offsets) =>
+        Run(inputs, targets, 1, offsets);
+
+    /// <summary>
+    /// Probes a step-major stream of <paramref name="columns"/> columns ([steps, columns], the engine's layout) in
+    /// place. An offset o names column o / steps, step o % steps, so one integer names a position and every
+    /// sample's window stays within its column.
+    /// </summary>
+    public ProbeResult Run(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int columns, int[] offsets)
     {
         int w = _options.Window, s = _options.Samples, b = _options.EffectiveBurnIn;
         if (offsets.Length != s) throw new ArgumentException($"{offsets.Length} offsets given for {s} samples.", nameof(offsets));
         if (targets.Length != inputs.Length) throw new ArgumentException("inputs and targets differ in length.", nameof(targets));
+        if (columns < 1 || inputs.Length % columns != 0)
+            throw new ArgumentException($"{inputs.Length} tokens do not split into {columns} columns.", nameof(columns));
+        int steps = inputs.Length / columns;
         foreach (int o in offsets)
-            if (o < 0 || o + b + w > inputs.Length)
-                throw new ArgumentOutOfRangeException(nameof(offsets), o, $"a sample needs steps [offset, offset + {b + w}) within the {inputs.Length} of the stream.");
+            if (o < 0 || o % steps + b + w > steps || o / steps >= columns)
+                throw new ArgumentOutOfRangeException(nameof(offsets), o, $"a sample needs steps [offset, offset + {b + w}) within one column of {steps} steps.");
 
         var p = _model.Parameters;
         p.Grad.CopyTo(_savedGrad, 0);
@@ -126,14 +137,14 @@ public sealed class GradientProbe<T> where T : unmanaged, IFloatingPointIeee754<
         for (int done = 0; done < b;)
         {
             int n = Math.Min(w, b - done);
-            Gather(inputs, offsets, done, n);
+            Gather(inputs, columns, steps, offsets, done, n);
             _tape.Append(n, _inputs.AsSpan(0, n * s), default);
             _tape.Retain(0);
             done += n;
         }
-        Gather(inputs, offsets, b, w);
+        Gather(inputs, columns, steps, offsets, b, w);
         _tape.Append(w, _inputs.AsSpan(0, w * s), default);
-        for (int i = 0; i < s; i++) _targets[i] = targets[offsets[i] + b + w - 1];
+        for (int i = 0; i < s; i++) _targets[i] = targets[Index(offsets[i], b + w - 1, columns, steps)];
 
         p.ZeroGrad();
         // Loss of the last step only, unscaled: each sample's state gradient is its own ∂L_W/∂h.
@@ -157,13 +168,16 @@ public sealed class GradientProbe<T> where T : unmanaged, IFloatingPointIeee754<
     }
 
     /// <summary>Rows [from, from+n) of the sample windows, step-major, into the input buffer.</summary>
-    private void Gather(ReadOnlySpan<int> inputs, int[] offsets, int from, int n)
+    private void Gather(ReadOnlySpan<int> inputs, int columns, int steps, int[] offsets, int from, int n)
     {
         int s = offsets.Length;
         for (int t = 0; t < n; t++)
             for (int i = 0; i < s; i++)
-                _inputs[t * s + i] = inputs[offsets[i] + from + t];
+                _inputs[t * s + i] = inputs[Index(offsets[i], from + t, columns, steps)];
     }
+
+    /// <summary>Where step <paramref name="t"/> of the sample starting at <paramref name="offset"/> sits in a step-major stream.</summary>
+    private static int Index(int offset, int t, int columns, int steps) => (offset % steps + t) * columns + offset / steps;
 
     /// <summary>φ and ḡ from the recorded state gradients. Lag k ≥ 1 is row W−k of each layer's buffer
     /// (the gradient step W−k passes back to the state it read); lag 0 is the decoder's gradient on the top h.</summary>

@@ -19,8 +19,8 @@ public static class Evaluation
         for (int t = 0; t < stream.Steps; t += chunk)
         {
             int n = Math.Min(chunk, stream.Steps - t);
-            tape.Append(n, stream.Inputs.AsSpan(t * b, n * b), default);
-            sum += tape.EvaluateLoss(n, stream.Targets.AsSpan(t * b, n * b));
+            tape.Append(n, stream.Inputs.Slice(t * b, n * b), default);
+            sum += tape.EvaluateLoss(n, stream.Targets.Slice(t * b, n * b));
             tape.Retain(0);
         }
         return sum / ((double)stream.Steps * b);

@@ -23,7 +23,6 @@ public sealed class Trainer
     private readonly IOptimizer<float> _optimizer;
     private readonly List<EvaluationRecord> _evaluations = [];
     private readonly Stopwatch _clock = new();
-    private (int[] Inputs, int[] Targets)? _flatTrain;
     private double _trainLossSum;
     private int _trainLossCount;
     private double _lastGradNorm;
@@ -89,10 +88,10 @@ public sealed class Trainer
         var offsets = new int[options.Samples];
         return () =>
         {
-            var (inputs, targets) = _flatTrain ??= _train.Flatten();
-            // Each sample lies within one column (columns are laid end to end): no window crosses a boundary.
+            // Each sample lies within one column (offset = column·steps + step): no window crosses a boundary,
+            // and the probe reads the training stream in place.
             for (int i = 0; i < offsets.Length; i++) offsets[i] = Rng.Next(_train.Batch) * steps + Rng.Next(steps - span + 1);
-            var result = probe.Run(inputs, targets, offsets);
+            var result = probe.Run(_train.Inputs, _train.Targets, _train.Batch, offsets);
             ProbeComputeTokens += probe.ComputeSteps;
             ComputeTokens += probe.ComputeSteps;
             return new GradientNormProfile(result.Phi, result.MeanGradient);
@@ -163,7 +162,7 @@ public sealed class Trainer
     {
         var p = _model.Parameters;
         p.ZeroGrad();
-        double loss = _engine.Update(w.K1, w.K2, _train.Inputs.AsSpan(Position * b, w.K1 * b), _train.Targets.AsSpan(Position * b, w.K1 * b));
+        double loss = _engine.Update(w.K1, w.K2, _train.Inputs.Slice(Position * b, w.K1 * b), _train.Targets.Slice(Position * b, w.K1 * b));
         _lastGradNorm = Options.Clip > 0 ? GradientClipping.ClipGlobalNorm<float>(p.Grad, Options.Clip) : GradientClipping.Norm<float>(p.Grad);
         _optimizer.LearningRate = Options.LearningRate * w.StepScale;
         _optimizer.Step(p.Data, p.Grad);

@@ -99,6 +99,29 @@ public class GradientProbeTests
     }
 
     [Fact]
+    public void ProbingAColumnOfABatchedStreamEqualsProbingThatColumnAlone()
+    {
+        var config = Tokens(CellKind.Lstm, 2);
+        var model = SequenceModel<double>.Create(config, 4);
+        const int columns = 3, steps = 30;
+        var inputs = RandomTokens(columns * steps, config.InputSize, 5);   // step-major [steps, columns]
+        var targets = RandomTokens(columns * steps, config.OutputSize, 6);
+        var options = new ProbeOptions { Window = W, BurnIn = BurnIn, Samples = 2 };
+        int[] starts = [2 * steps + 7, 1 * steps + 0];                      // column 2 step 7, column 1 step 0
+        var batched = new GradientProbe<double>(model, options).Run(inputs, targets, columns, starts);
+        for (int i = 0; i < starts.Length; i++)
+        {
+            int column = starts[i] / steps;
+            var colIn = Enumerable.Range(0, steps).Select(t => inputs[t * columns + column]).ToArray();
+            var colTgt = Enumerable.Range(0, steps).Select(t => targets[t * columns + column]).ToArray();
+            var single = new GradientProbe<double>(model, options with { Samples = 1 }).Run(colIn, colTgt, [starts[i] % steps]);
+            for (int k = 0; k < W; k++) Assert.Equal(single.Phi[k, 0], batched.Phi[k, i], 1e-12);
+        }
+        // A window may not run past its column's end.
+        Assert.Throws<ArgumentOutOfRangeException>(() => new GradientProbe<double>(model, options).Run(inputs, targets, columns, [steps - 3, 0]));
+    }
+
+    [Fact]
     public void LinearElmanDecaysExactlyAsRhoToTheK()
     {
         const double rho = 0.8;
