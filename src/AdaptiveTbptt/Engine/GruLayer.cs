@@ -90,20 +90,8 @@ public sealed class GruLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloati
             var hPrev = H.AsSpan(j * bh, bh);
             var hn = _hn.AsSpan(j * bh, bh);
             for (int b = 0; b < Batch; b++)
-            {
-                int ro = b * g3, ho = b * hd;
-                for (int u = 0; u < hd; u++)
-                {
-                    T r = gates[ro + u], z = gates[ro + hd + u], nv = gates[ro + 2 * hd + u];
-                    T d = dh[ho + u];
-                    T dnPre = d * (T.One - z) * (T.One - nv * nv);
-                    T drPre = dnPre * hn[ho + u] * r * (T.One - r);
-                    T dzPre = d * (hPrev[ho + u] - nv) * z * (T.One - z);
-                    dGi[ro + u] = drPre; dGi[ro + hd + u] = dzPre; dGi[ro + 2 * hd + u] = dnPre;
-                    dGh[ro + u] = drPre; dGh[ro + hd + u] = dzPre; dGh[ro + 2 * hd + u] = dnPre * r;
-                    dh[ho + u] = d * z; // direct path h → h' through z ⊙ h
-                }
-            }
+                GateGradients(gates.Slice(b * g3, g3), hPrev.Slice(b * hd, hd), hn.Slice(b * hd, hd), dh.Slice(b * hd, hd),
+                    dGi.Slice(b * g3, g3), dGh.Slice(b * g3, g3));
             if (j > w0 || !stateGrad.IsEmpty)
             {
                 // dh (B × Hd) += dGh (B × 3Hd) · W_hh (3Hd × Hd)
@@ -111,6 +99,42 @@ public sealed class GruLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloati
                 if (!stateGrad.IsEmpty)
                     dh.CopyTo(stateGrad.Slice((j - w0) * bh, bh));
             }
+        }
+    }
+
+    /// <summary>
+    /// One row's pre-activation gradients, input side [dr, dz, dn] and hidden side [dr, dz, dn⊙r], for H units:
+    /// dn = dh⊙(1−z)⊙(1−n²), dr = dn⊙hn⊙r(1−r), dz = dh⊙(h−n)⊙z(1−z); dh ← dh⊙z (the direct path through z⊙h).
+    /// SIMD over units, scalar for the tail.
+    /// </summary>
+    private static void GateGradients(ReadOnlySpan<T> gates, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> hn, Span<T> dh,
+        Span<T> dGi, Span<T> dGh)
+    {
+        int hd = dh.Length, u = 0;
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
+        {
+            var one = Vector<T>.One;
+            for (; u <= hd - Vector<T>.Count; u += Vector<T>.Count)
+            {
+                var r = new Vector<T>(gates[u..]); var z = new Vector<T>(gates[(hd + u)..]); var n = new Vector<T>(gates[(2 * hd + u)..]);
+                var d = new Vector<T>(dh[u..]);
+                var dnPre = d * (one - z) * (one - n * n);
+                var drPre = dnPre * new Vector<T>(hn[u..]) * r * (one - r);
+                var dzPre = d * (new Vector<T>(hPrev[u..]) - n) * z * (one - z);
+                drPre.CopyTo(dGi[u..]); dzPre.CopyTo(dGi[(hd + u)..]); dnPre.CopyTo(dGi[(2 * hd + u)..]);
+                drPre.CopyTo(dGh[u..]); dzPre.CopyTo(dGh[(hd + u)..]); (dnPre * r).CopyTo(dGh[(2 * hd + u)..]);
+                (d * z).CopyTo(dh[u..]);
+            }
+        }
+        for (; u < hd; u++)
+        {
+            T r = gates[u], z = gates[hd + u], nv = gates[2 * hd + u], d = dh[u];
+            T dnPre = d * (T.One - z) * (T.One - nv * nv);
+            T drPre = dnPre * hn[u] * r * (T.One - r);
+            T dzPre = d * (hPrev[u] - nv) * z * (T.One - z);
+            dGi[u] = drPre; dGi[hd + u] = dzPre; dGi[2 * hd + u] = dnPre;
+            dGh[u] = drPre; dGh[hd + u] = dzPre; dGh[2 * hd + u] = dnPre * r;
+            dh[u] = d * z;
         }
     }
 
