@@ -164,10 +164,4 @@ public sealed class LstmLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloat
         base.ResetState();
         _c.AsSpan(0, Batch * Hidden).Clear();
     }
-
-    public override void CopyStateTo(int stored, RecurrentLayer<T> target)
-    {
-        base.CopyStateTo(stored, target);
-        _c.AsSpan(stored * Batch * Hidden, Batch * Hidden).CopyTo(((LstmLayer<T>)target)._c);
-    }
 }

@@ -127,10 +127,6 @@ public abstract class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee7
     /// <summary>Zeroes the state in slot 0 (sequence start).</summary>
     public virtual void ResetState() => H.AsSpan(0, Batch * Hidden).Clear();
 
-    /// <summary>Copies the state after <paramref name="stored"/> steps into slot 0 of <paramref name="target"/>.</summary>
-    public virtual void CopyStateTo(int stored, RecurrentLayer<T> target) =>
-        H.AsSpan(stored * Batch * Hidden, Batch * Hidden).CopyTo(target.H);
-
     /// <summary>acc[j] += Σ_r m[r, j] for an (rows × cols) row-major matrix.</summary>
     protected static void ColumnSums(ReadOnlySpan<T> m, int rows, int cols, Span<T> acc)
     {

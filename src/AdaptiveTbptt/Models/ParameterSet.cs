@@ -67,7 +67,6 @@ public sealed class ParameterSet<T> where T : unmanaged, IFloatingPointIeee754<T
     /// <summary>Slices that own storage (aliases of tied weights are skipped), for norms and optimizers.</summary>
     public IEnumerable<ParameterSlice> Owned => _slices.Where(s => !_aliases.Contains(s.Name));
 
-    public bool IsAlias(string name) => _aliases.Contains(name);
 
     public void ZeroGrad() => Array.Clear(Grad);
 }

@@ -263,12 +263,19 @@ public sealed class CorpusTests : IDisposable
         Assert.Contains(expected, e.Message);
     }
 
-    /// <summary>The numbers of the README and nanoGPT's prepare.py, when the corpus is on this machine.</summary>
+    /// <summary>
+    /// The numbers of the README and nanoGPT's prepare.py. CI always has shared/ beside the clone, so there a
+    /// missing corpus fails; a developer without it simply skips the check.
+    /// </summary>
     [Fact]
     public void TinyShakespeareHasTheKnownSizesWhenPresent()
     {
         string path = Path.Combine(RepoPaths.Root, "..", "shared", "datasets", "tinyshakespeare", "input.txt");
-        if (!File.Exists(path)) return;
+        if (!File.Exists(path))
+        {
+            Assert.False(Environment.GetEnvironmentVariable("CI") == "true", $"CI has no tiny-Shakespeare at {path}");
+            return;
+        }
         var c = Corpus.Load(path);
         Assert.Equal(1_115_394, c.Characters);
         Assert.Equal((1_003_854, 55_770, 55_770), (c.Train.Length, c.Valid.Length, c.Test.Length));
