@@ -2,6 +2,18 @@ using System.Numerics;
 
 namespace Tbptt.Models;
 
+/// <summary>How a new model's weights are drawn.</summary>
+public enum InitScheme
+{
+    /// <summary>PyTorch's defaults (see <see cref="Initialization.PyTorchDefault{T}"/>).</summary>
+    PyTorch,
+    /// <summary>
+    /// The adaptive-TBPTT paper's reference code: every matrix U(−a, a) with a = √(3 / max(rows, cols)), every
+    /// bias zero (see <see cref="Initialization.ScaledUniform{T}"/>).
+    /// </summary>
+    ScaledUniform,
+}
+
 /// <summary>
 /// PyTorch's default initialisation, driven by one seeded generator so a seed fixes every weight:
 /// recurrent weights and biases U(−1/√H, 1/√H); embedding N(0, 1); Linear weight and bias U(−1/√in, 1/√in)
@@ -25,6 +37,36 @@ public static class Initialization
                 Uniform(v, rng, 1.0 / Math.Sqrt(c.HiddenSize));
             else
                 throw new InvalidOperationException($"no initialisation rule for '{s.Name}'.");
+        }
+    }
+
+    /// <summary>
+    /// The initialisation of the adaptive-TBPTT paper's reference code (its <c>init_weights</c>): every matrix
+    /// U(−a, a) with a = √(3 / max(rows, cols)), every vector (bias) zero. Its copy-task model feeds a one-hot
+    /// input through Linear(6, H); our embedding [6, H] is that Linear's weight transposed, so it gets the
+    /// same bound. Zero biases start the LSTM forget gates at σ(0) = ½, and the small input scale keeps the
+    /// gates away from saturation: the starting point the paper's copy results were produced from.
+    /// </summary>
+    public static void ScaledUniform<T>(SequenceModel<T> model, int seed) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Random(seed);
+        var p = model.Parameters;
+        foreach (var s in p.Owned)
+        {
+            var v = p.Values(s);
+            if (s.Shape.Length == 2) Uniform(v, rng, Math.Sqrt(3.0 / Math.Max(s.Shape[0], s.Shape[1])));
+            else v.Clear();
+        }
+    }
+
+    /// <summary>Initialises <paramref name="model"/> by <paramref name="scheme"/> from <paramref name="seed"/>.</summary>
+    public static void Apply<T>(SequenceModel<T> model, InitScheme scheme, int seed) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        switch (scheme)
+        {
+            case InitScheme.PyTorch: PyTorchDefault(model, seed); break;
+            case InitScheme.ScaledUniform: ScaledUniform(model, seed); break;
+            default: throw new ArgumentOutOfRangeException(nameof(scheme), scheme, "unknown initialisation scheme.");
         }
     }
 

@@ -44,11 +44,11 @@ public sealed class SequenceModel<T> where T : unmanaged, IFloatingPointIeee754<
         Parameters.Allocate();
     }
 
-    /// <summary>A model with PyTorch's default initialisation from <paramref name="seed"/>.</summary>
-    public static SequenceModel<T> Create(ModelConfig config, int seed)
+    /// <summary>A model initialised by <paramref name="scheme"/> (PyTorch's defaults unless given) from <paramref name="seed"/>.</summary>
+    public static SequenceModel<T> Create(ModelConfig config, int seed, InitScheme scheme = InitScheme.PyTorch)
     {
         var model = new SequenceModel<T>(config);
-        Initialization.PyTorchDefault(model, seed);
+        Initialization.Apply(model, scheme, seed);
         return model;
     }
 

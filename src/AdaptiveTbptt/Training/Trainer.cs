@@ -163,7 +163,8 @@ public sealed class Trainer
         var p = _model.Parameters;
         p.ZeroGrad();
         double loss = _engine.Update(w.K1, w.K2, _train.Inputs.Slice(Position * b, w.K1 * b), _train.Targets.Slice(Position * b, w.K1 * b));
-        _lastGradNorm = Options.Clip > 0 ? GradientClipping.ClipGlobalNorm<float>(p.Grad, Options.Clip) : GradientClipping.Norm<float>(p.Grad);
+        double clip = Options.ClipSummedLoss ? Options.Clip / w.K1 : Options.Clip;
+        _lastGradNorm = clip > 0 ? GradientClipping.ClipGlobalNorm<float>(p.Grad, clip) : GradientClipping.Norm<float>(p.Grad);
         _optimizer.LearningRate = Options.LearningRate * w.StepScale;
         _optimizer.Step(p.Data, p.Grad);
         Position += w.K1;

@@ -11,6 +11,13 @@ public sealed record TrainerOptions
     public double WeightDecay { get; init; } = 1e-5;
     /// <summary>Global gradient-norm clip; 0 disables it.</summary>
     public double Clip { get; init; } = 1.0;
+    /// <summary>
+    /// Apply <see cref="Clip"/> to the gradient of the window's summed loss instead of its per-step mean: the
+    /// mean's threshold becomes Clip / k1. The paper's reference code does this (it divides the threshold by the
+    /// number of loss steps when the loss is averaged per step), so with the √K step scaling the largest step is
+    /// lr·√K·Clip/K = lr·Clip/√K: long windows take smaller, not larger, clipped steps.
+    /// </summary>
+    public bool ClipSummedLoss { get; init; }
     /// <summary>Passes over the training stream (the state is reset at the start of each).</summary>
     public int Epochs { get; init; } = 1;
     /// <summary>Stop once this many tokens of compute (forward + backward steps × batch, probes included) are spent.</summary>

@@ -19,6 +19,8 @@ public sealed record RunSpec(string Name, int? FixedK, double? Delta)
 public sealed record ComparisonOptions
 {
     public required ModelConfig Model { get; init; }
+    /// <summary>How each seed's initial weights are drawn (shared by every configuration of that seed).</summary>
+    public InitScheme Init { get; init; } = InitScheme.PyTorch;
     public required TrainerOptions Trainer { get; init; }
     /// <summary>Template of the adaptive runs; each run's δ replaces <see cref="AdaptiveOptions.Delta"/>.</summary>
     public required AdaptiveOptions Adaptive { get; init; }
@@ -76,7 +78,7 @@ public static class Comparison
     private static OneRun RunOne(ComparisonOptions o, RunSpec spec, int seed, TokenStream train, TokenStream valid, TokenStream test,
         TextWriter log, CancellationToken cancel)
     {
-        var model = SequenceModel<float>.Create(o.Model, seed); // the same initial weights for every configuration
+        var model = SequenceModel<float>.Create(o.Model, seed, o.Init); // the same initial weights for every configuration
         var trainer = new Trainer(model, o.Trainer with { Seed = seed }, train, valid, test);
         AdaptiveTruncation? adaptive = null;
         var tracked = o.Runs.Where(r => r.Delta is not null).Select(r => r.Delta!.Value).Distinct().ToArray();

@@ -32,6 +32,9 @@ public static class CopyCommand
         var lr = Opt.WithDefault("--lr", "SGD step size before the √K scaling.", 1.0);
         var weightDecay = Opt.WithDefault("--weight-decay", "L2 weight decay.", 1e-5);
         var clip = Opt.WithDefault("--clip", "Global gradient-norm clip (0: off).", 1.0);
+        var clipOn = Opt.WithDefault("--clip-on", "What --clip bounds: sum (the window's summed loss: clip/K on the per-step mean, as the paper's code) or mean.", "sum");
+        var init = Opt.WithDefault("--init", "Initial weights: pytorch (PyTorch's defaults) or scaled-uniform (the paper's code: U(±√(3/max(rows, cols))), zero biases).", "pytorch");
+        var burnIn = Opt.WithDefault("--burnin", "Probe burn-in steps.", 20);
         var window = Opt.WithDefault("--window", "Probe window W.", 100);
         var samples = Opt.WithDefault("--samples", "Probe samples S.", 64);
         var probes = Opt.WithDefault("--probes", "Probes per re-estimate P.", 5);
@@ -39,14 +42,17 @@ public static class CopyCommand
         var kmin = Opt.WithDefault("--kmin", "Smallest adaptive K.", 2);
         var kmax = Opt.WithDefault("--kmax", "Largest adaptive K.", 100);
         var evals = Opt.WithDefault("--evals-per-epoch", "Evaluation rounds (and adaptive re-estimates) per epoch.", 1);
+        var estimator = new EstimatorOptions(cumulative: "exact");
         var cmd = new Command("copy", "Reproduce the paper's copy experiment: fixed K against adaptive δ, with a table shaped like Table C.1 and SVG plots.")
-            { m, mMin, fixedK, adaptive, epochs, seeds, output, batch, trainSteps, evalSteps, hidden, layers, lr, weightDecay, clip, window, samples, probes, k0, kmin, kmax, evals };
+            { m, mMin, fixedK, adaptive, epochs, seeds, output, batch, trainSteps, evalSteps, hidden, layers, lr, weightDecay, clip, clipOn, init, window, burnIn, samples, probes, k0, kmin, kmax, evals };
+        estimator.AddFitTo(cmd);
         cmd.SetAction(r => CliErrors.Run(() => Execute(new CopySettings
         {
             M = r.GetValue(m), MMin = r.GetValue(mMin), Fixed = r.GetValue(fixedK)!, Adaptive = r.GetValue(adaptive)!, Epochs = r.GetValue(epochs),
             Seeds = r.GetValue(seeds)!, Output = r.GetValue(output)!, Batch = r.GetValue(batch), TrainSteps = r.GetValue(trainSteps),
             EvalSteps = r.GetValue(evalSteps), Hidden = r.GetValue(hidden), Layers = r.GetValue(layers), LearningRate = r.GetValue(lr),
-            WeightDecay = r.GetValue(weightDecay), Clip = r.GetValue(clip), Window = r.GetValue(window), Samples = r.GetValue(samples),
+            WeightDecay = r.GetValue(weightDecay), Clip = r.GetValue(clip), ClipOn = r.GetValue(clipOn)!, Init = r.GetValue(init)!,
+            Window = r.GetValue(window), BurnIn = r.GetValue(burnIn), Samples = r.GetValue(samples), Estimator = estimator.ReadFit(r),
             Probes = r.GetValue(probes), K0 = r.GetValue(k0), KMin = r.GetValue(kmin), KMax = r.GetValue(kmax), EvaluationsPerEpoch = r.GetValue(evals),
         })));
         return cmd;
@@ -66,19 +72,29 @@ public static class CopyCommand
                 Cell = CellKind.Lstm, Layers = c.Layers, Input = InputKind.Tokens, InputSize = CopyTask.Symbols,
                 EmbedSize = c.Hidden, HiddenSize = c.Hidden, OutputSize = CopyTask.Symbols,
             },
+            Init = c.Init.ToLowerInvariant() switch
+            {
+                "scaled-uniform" => InitScheme.ScaledUniform, "pytorch" => InitScheme.PyTorch,
+                var i => throw new UserInputException($"--init: '{i}' is not one of scaled-uniform, pytorch."),
+            },
             Trainer = new TrainerOptions
             {
                 Optimizer = "sgd", LearningRate = c.LearningRate, WeightDecay = c.WeightDecay, Clip = c.Clip,
+                ClipSummedLoss = c.ClipOn.ToLowerInvariant() switch
+                {
+                    "sum" => true, "mean" => false,
+                    var x => throw new UserInputException($"--clip-on: '{x}' is not one of sum, mean."),
+                },
                 Epochs = c.Epochs, EvaluationsPerEpoch = c.EvaluationsPerEpoch,
             },
-            Adaptive = new AdaptiveOptions { K0 = c.K0, KMin = c.KMin, KMax = c.KMax, Probes = c.Probes },
-            Probe = new ProbeOptions { Window = c.Window, Samples = c.Samples },
+            Adaptive = new AdaptiveOptions { K0 = c.K0, KMin = c.KMin, KMax = c.KMax, Probes = c.Probes, Estimator = c.Estimator },
+            Probe = new ProbeOptions { Window = c.Window, BurnIn = c.BurnIn, Samples = c.Samples },
             Runs = runs,
             Seeds = Opt.ParseInts(c.Seeds, "--seeds"),
             OutputDirectory = c.Output,
             Metric = "ppl",
             Description = string.Create(CultureInfo.InvariantCulture,
-                $"Copy task, m = {(task.VariableLength ? $"[{task.MMin}, {task.M}]" : task.M.ToString(CultureInfo.InvariantCulture))}: LSTM {c.Layers}×{c.Hidden}, batch {c.Batch}, {c.TrainSteps} train / {c.EvalSteps} eval steps per column, {c.Epochs} epochs, SGD lr {c.LearningRate}·√K; timing-only reference PPL {task.ReferencePerplexity:F3}."),
+                $"Copy task, m = {(task.VariableLength ? $"[{task.MMin}, {task.M}]" : task.M.ToString(CultureInfo.InvariantCulture))}: LSTM {c.Layers}×{c.Hidden}, batch {c.Batch}, {c.TrainSteps} train / {c.EvalSteps} eval steps per column, {c.Epochs} epochs, SGD lr {c.LearningRate}·√K, clip {c.Clip} on the window's {(c.ClipOn == "sum" ? "summed" : "mean")} loss, {c.Init} init; adaptive: K0 {c.K0}, W {c.Window}, P {c.Probes}, S {c.Samples}, {(c.Estimator.Cumulative == BiasEstimation.CumulativeNorm.Exact ? "exact" : "approximate")} C_K; timing-only reference PPL {task.ReferencePerplexity:F3}."),
         };
         options.Adaptive.Validate();
         options.Probe.Validate();
@@ -115,7 +131,15 @@ public sealed record CopySettings
     public double LearningRate { get; init; } = 1.0;
     public double WeightDecay { get; init; } = 1e-5;
     public double Clip { get; init; } = 1.0;
+    /// <summary>"sum" (the paper's code: the clip bounds the summed window loss's gradient) or "mean".</summary>
+    public string ClipOn { get; init; } = "sum";
+    /// <summary>"pytorch" or "scaled-uniform" (the paper's code).</summary>
+    public string Init { get; init; } = "pytorch";
     public int Window { get; init; } = 100;
+    /// <summary>Probe burn-in (the paper's copy script: 20 steps).</summary>
+    public int BurnIn { get; init; } = 20;
+    /// <summary>β method, τ, fit range and C_K of the adaptive runs' estimates. Default: exact C_K, as the paper's copy script.</summary>
+    public BiasEstimation.BiasEstimatorOptions Estimator { get; init; } = new() { Cumulative = BiasEstimation.CumulativeNorm.Exact };
     public int Samples { get; init; } = 64;
     public int Probes { get; init; } = 5;
     public int K0 { get; init; } = 15;
