@@ -8,7 +8,7 @@ public class CopyCommandTests
     private static readonly string[] Tiny =
     [
         "copy", "--m", "4", "--epochs", "1", "--batch", "4", "--train-steps", "160",
-        "--eval-steps", "40", "--hidden", "8", "--window", "12", "--burnin", "4", "--samples", "4", "--probes", "1", "--k0", "6", "--kmax", "12",
+        "--eval-steps", "40", "--hidden", "8", "--window", "12", "--samples", "4", "--probes", "1", "--k0", "6", "--kmax", "12",
     ];
 
     [Fact]
@@ -27,17 +27,48 @@ public class CopyCommandTests
         Assert.True(File.Exists(Path.Combine(dir, "runs", "adaptive-d0.5-seed1.csv")));
     }
 
-    [Fact]
-    public void TheSameSeedGivesTheSameTable()
+    /// <summary>A run's metrics without the wall-time column (the only one that may differ between equal runs).</summary>
+    private static string Rows(string dir, string run = "fixed-k3-seed1") =>
+        string.Join('\n', File.ReadAllLines(Path.Combine(dir, "runs", run + ".csv"))
+            .Select(l => string.Join(',', l.Split(',').Where((_, i) => i != 5))));
+
+    private static string RunFixed(params string[] extra)
     {
-        string a = TempDir(), b = TempDir();
-        string[] args = [.. Tiny, "--fixed", "3", "--adaptive", "", "--init", "scaled-uniform", "--clip-on", "mean"];
-        Assert.Equal(0, Run([.. args, "--out", a]).ExitCode);
-        Assert.Equal(0, Run([.. args, "--out", b]).ExitCode);
-        string Rows(string dir) => string.Join('\n', File.ReadAllLines(Path.Combine(dir, "runs", "fixed-k3-seed1.csv"))
-            .Select(l => string.Join(',', l.Split(',').Where((_, i) => i != 5)))); // all but wall_seconds
-        Assert.Equal(Rows(a), Rows(b));
-        Assert.Contains("scaled-uniform init", File.ReadAllText(Path.Combine(a, "table.md")));
+        string dir = TempDir();
+        var r = Run([.. Tiny, "--fixed", "3", "--adaptive", "", "--clip", "0.05", .. extra, "--out", dir]);
+        Assert.True(r.ExitCode == 0, r.Err);
+        return dir;
+    }
+
+    [Fact]
+    public void TheSameSeedGivesTheSameNumbersAndEveryTrainingOptionTakesEffect()
+    {
+        string baseline = RunFixed(), again = RunFixed();
+        Assert.Equal(Rows(baseline), Rows(again)); // bit for bit
+        // Each option changes what is trained (a clip of 0.05 binds, so where it applies matters).
+        string scaled = RunFixed("--init", "SCALED-UNIFORM"), mean = RunFixed("--clip-on", "Mean");
+        Assert.NotEqual(Rows(baseline), Rows(scaled));
+        Assert.NotEqual(Rows(baseline), Rows(mean));
+        // and the table says what was run, whatever the case of the value given.
+        Assert.Contains("scaled-uniform init", File.ReadAllText(Path.Combine(scaled, "table.md")));
+        Assert.Contains("on the window's mean loss", File.ReadAllText(Path.Combine(mean, "table.md")));
+    }
+
+    [Fact]
+    public void ProbeSettingsTakeEffect()
+    {
+        string Adaptive(params string[] extra)
+        {
+            string dir = TempDir();
+            var r = Run([.. Tiny, "--fixed", "", "--adaptive", "0.5", "--evals-per-epoch", "3", .. extra, "--out", dir]);
+            Assert.True(r.ExitCode == 0, r.Err);
+            return Rows(dir, "adaptive-d0.5-seed1");
+        }
+        string baseline = Adaptive();
+        Assert.Equal(baseline, Adaptive()); // so that a difference below is the option's doing
+        Assert.NotEqual(baseline, Adaptive("--burnin", "0"));
+        Assert.NotEqual(baseline, Adaptive("--tau", "5"));
+        Assert.NotEqual(baseline, Adaptive("--cumulative", "approx"));
     }
 
     [Fact]
@@ -51,6 +82,9 @@ public class CopyCommandTests
         AssertOneLineError(Run([.. Tiny, "--out", dir, "--fixed", "", "--adaptive", ""]), "at least one --fixed K or --adaptive δ");
         AssertOneLineError(Run([.. Tiny, "--out", dir, "--fixed", "3,x"]), "--fixed: 'x' is not a whole number");
         AssertOneLineError(Run([.. Tiny, "--out", dir, "--mmin", "9"]), "mMin must lie in [2, m = 4]");
+        var tau = Run([.. Tiny, "--out", dir, "--fixed", "3", "--adaptive", "", "--tau", "12"]);
+        AssertOneLineError(tau, "τ must lie in [0, W−1] = [0, 11]");
+        Assert.False(File.Exists(Path.Combine(dir, "runs", "fixed-k3-seed1.csv"))); // rejected before any training
     }
 
     [Fact]

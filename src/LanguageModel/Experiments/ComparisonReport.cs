@@ -18,8 +18,8 @@ public static class ComparisonReport
         {
             config = r.Spec.Name,
             seeds = r.Runs.Count,
-            bestValid = Stats(r.Runs.Select(s => Value(o, s.BestValidLoss))),
-            testAtBest = Stats(r.Runs.Select(s => Value(o, s.TestLossAtBest))),
+            bestValid = Json(Stats(r.Runs.Select(s => Value(o, s.BestValidLoss)))),
+            testAtBest = Json(Stats(r.Runs.Select(s => Value(o, s.TestLossAtBest)))),
             finalK = r.Runs.Select(s => s.FinalK).ToArray(),
             computeTokens = r.Runs.Select(s => s.ComputeTokens).ToArray(),
             probeComputeTokens = r.Runs.Select(s => s.ProbeComputeTokens).ToArray(),
@@ -29,6 +29,9 @@ public static class ComparisonReport
 
     /// <summary>The reported value of a mean cross-entropy: perplexity or bits per token.</summary>
     public static double Value(ComparisonOptions o, double loss) => o.Metric == "bits" ? loss / Math.Log(2) : Math.Exp(loss);
+
+    // System.Text.Json skips a tuple's fields: name them as properties.
+    private static object Json((double Mean, double Sd) stats) => new { mean = stats.Mean, sd = stats.Sd };
 
     private static (double Mean, double Sd) Stats(IEnumerable<double> values)
     {

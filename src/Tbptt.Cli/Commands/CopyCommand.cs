@@ -62,6 +62,16 @@ public static class CopyCommand
     public static int Execute(CopySettings c)
     {
         var task = new CopyTask(c.M, c.MMin);
+        var init = c.Init.ToLowerInvariant() switch
+        {
+            "scaled-uniform" => InitScheme.ScaledUniform, "pytorch" => InitScheme.PyTorch,
+            var i => throw new UserInputException($"--init: '{i}' is not one of scaled-uniform, pytorch."),
+        };
+        bool clipSummed = c.ClipOn.ToLowerInvariant() switch
+        {
+            "sum" => true, "mean" => false,
+            var x => throw new UserInputException($"--clip-on: '{x}' is not one of sum, mean."),
+        };
         var runs = Opt.ParseInts(c.Fixed, "--fixed").Select(RunSpec.Fixed)
             .Concat(Opt.ParseDoubles(c.Adaptive, "--adaptive").Select(RunSpec.Adaptive)).ToList();
         if (runs.Count == 0) throw new UserInputException("give at least one --fixed K or --adaptive δ.");
@@ -72,19 +82,11 @@ public static class CopyCommand
                 Cell = CellKind.Lstm, Layers = c.Layers, Input = InputKind.Tokens, InputSize = CopyTask.Symbols,
                 EmbedSize = c.Hidden, HiddenSize = c.Hidden, OutputSize = CopyTask.Symbols,
             },
-            Init = c.Init.ToLowerInvariant() switch
-            {
-                "scaled-uniform" => InitScheme.ScaledUniform, "pytorch" => InitScheme.PyTorch,
-                var i => throw new UserInputException($"--init: '{i}' is not one of scaled-uniform, pytorch."),
-            },
+            Init = init,
             Trainer = new TrainerOptions
             {
                 Optimizer = "sgd", LearningRate = c.LearningRate, WeightDecay = c.WeightDecay, Clip = c.Clip,
-                ClipSummedLoss = c.ClipOn.ToLowerInvariant() switch
-                {
-                    "sum" => true, "mean" => false,
-                    var x => throw new UserInputException($"--clip-on: '{x}' is not one of sum, mean."),
-                },
+                ClipSummedLoss = clipSummed,
                 Epochs = c.Epochs, EvaluationsPerEpoch = c.EvaluationsPerEpoch,
             },
             Adaptive = new AdaptiveOptions { K0 = c.K0, KMin = c.KMin, KMax = c.KMax, Probes = c.Probes, Estimator = c.Estimator },
@@ -94,9 +96,10 @@ public static class CopyCommand
             OutputDirectory = c.Output,
             Metric = "ppl",
             Description = string.Create(CultureInfo.InvariantCulture,
-                $"Copy task, m = {(task.VariableLength ? $"[{task.MMin}, {task.M}]" : task.M.ToString(CultureInfo.InvariantCulture))}: LSTM {c.Layers}×{c.Hidden}, batch {c.Batch}, {c.TrainSteps} train / {c.EvalSteps} eval steps per column, {c.Epochs} epochs, SGD lr {c.LearningRate}·√K, clip {c.Clip} on the window's {(c.ClipOn == "sum" ? "summed" : "mean")} loss, {c.Init} init; adaptive: K0 {c.K0}, W {c.Window}, P {c.Probes}, S {c.Samples}, {(c.Estimator.Cumulative == BiasEstimation.CumulativeNorm.Exact ? "exact" : "approximate")} C_K; timing-only reference PPL {task.ReferencePerplexity:F3}."),
+                $"Copy task, m = {(task.VariableLength ? $"[{task.MMin}, {task.M}]" : task.M.ToString(CultureInfo.InvariantCulture))}: LSTM {c.Layers}×{c.Hidden}, batch {c.Batch}, {c.TrainSteps} train / {c.EvalSteps} eval steps per column, {c.Epochs} epochs, SGD lr {c.LearningRate}·√K, clip {c.Clip} on the window's {(clipSummed ? "summed" : "mean")} loss, {(init == InitScheme.PyTorch ? "pytorch" : "scaled-uniform")} init; adaptive: K0 {c.K0}, W {c.Window}, P {c.Probes}, S {c.Samples}, {(c.Estimator.Cumulative == BiasEstimation.CumulativeNorm.Exact ? "exact" : "approximate")} C_K; timing-only reference PPL {task.ReferencePerplexity:F3}."),
         };
         options.Adaptive.Validate();
+        options.Adaptive.Estimator.Validate(c.Window); // before any training: a bad --tau must not cost a run
         options.Probe.Validate();
         using var cancel = Interrupt.OnCtrlC();
         var results = Comparison.Run(options, seed =>

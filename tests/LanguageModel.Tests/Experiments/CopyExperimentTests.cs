@@ -62,6 +62,16 @@ public class CopyExperimentTests
             Assert.Contains(doc.Descendants(), e => e.Name.LocalName is "path" or "polyline" or "circle");
         }
         Assert.Contains("best valid", log.ToString());
+
+        // summary.json carries the table's numbers: mean and standard deviation over the seeds.
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "summary.json")));
+        var row = summary.RootElement[1];
+        Assert.Equal("δ=0.5", row.GetProperty("config").GetString());
+        var valid = results[1].Runs.Select(r => r.BestValidPerplexity).ToArray();
+        Assert.Equal(valid.Average(), row.GetProperty("bestValid").GetProperty("mean").GetDouble(), 12);
+        double sd = Math.Sqrt(valid.Sum(v => (v - valid.Average()) * (v - valid.Average())) / (valid.Length - 1));
+        Assert.Equal(sd, row.GetProperty("bestValid").GetProperty("sd").GetDouble(), 12);
+        Assert.True(row.GetProperty("testAtBest").GetProperty("mean").GetDouble() > 1);
     }
 
     [Fact]
