@@ -24,6 +24,10 @@ public static class Opt
         Split(text).Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v)
             ? v : throw new UserInputException($"{option}: '{s}' is not a whole number.")).ToArray();
 
+    /// <summary>A number that must be finite (NaN and ∞ would reach the optimizer and every output file).</summary>
+    public static double Finite(double value, string option) => double.IsFinite(value) ? value
+        : throw new UserInputException($"{option}: {value.ToString(CultureInfo.InvariantCulture)} is not a finite number.");
+
     public static string[] Split(string text) =>
         text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

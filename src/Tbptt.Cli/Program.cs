@@ -22,6 +22,8 @@ public static class Program
         ProbeCommand.Create(),
         EstimateKCommand.Create(),
         CopyCommand.Create(),
+        SweepCommand.Create(),
+        RunCommand.Create(),
         CharLmCommand.Create(),
         DemoCommand.Create(),
         BenchCommand.Create(),

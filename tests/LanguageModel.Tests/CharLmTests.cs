@@ -1,5 +1,6 @@
 using Tbptt.Checkpoints;
 using Tbptt.LanguageModel;
+using Tbptt.LanguageModel.Runs;
 using Tbptt.LanguageModel.Text;
 
 namespace Tbptt.Tests;
@@ -20,11 +21,17 @@ public class CharLmTests
         return path;
     }
 
-    internal static CharLmOptions Small(string corpus, string dir) => new()
+    internal static RunOptions Small(string corpus) => RunDefaults.CharLm with
     {
-        Corpus = corpus, OutputDirectory = dir, Layers = 2, Hidden = 24, Embed = 8, Dropout = 0.1, K = 8, K2 = 15,
-        Batch = 8, EvalBatch = 4, Epochs = 2, EvaluationsPerEpoch = 2, LearningRate = 0.01, Window = 12, Samples = 4,
+        Corpus = new CorpusOptions { Path = corpus, Batch = 8, EvalBatch = 4 },
+        Model = new ModelOptions { Layers = 2, Hidden = 24, Embed = 8, Dropout = 0.1 },
+        Truncation = new TruncationOptions { K = 8, K2 = 15 },
+        Training = RunDefaults.CharLm.Training with { Epochs = 2, EvaluationsPerEpoch = 2, LearningRate = 0.01 },
+        Probe = new Tbptt.Probes.ProbeOptions { Window = 12, Samples = 4 },
     };
+
+    private static RunSummary Train(RunOptions o, string dir, bool resume = false, TextWriter? log = null, CancellationToken cancel = default) =>
+        RunExecutor.Execute(o, dir, resume, log ?? TextWriter.Null, cancel);
 
     private sealed class CancelAtFirstEvaluation(CancellationTokenSource cts) : StringWriter
     {
@@ -39,18 +46,23 @@ public class CharLmTests
     public void TrainingLowersTheValidationLossAndWritesItsFiles()
     {
         var dir = Directory.CreateTempSubdirectory("tbptt-lm-").FullName;
-        var o = Small(MakeCorpus(dir), Path.Combine(dir, "run"));
-        var summary = CharLmRun.Train(o, resume: false, TextWriter.Null, CancellationToken.None);
+        var o = Small(MakeCorpus(dir));
+        string run = Path.Combine(dir, "run");
+        var summary = Train(o, run);
         double first = summary.Evaluations[0].ValidLoss, best = summary.BestValidLoss;
-        var corpus = Corpus.Load(o.Corpus);
+        var corpus = Corpus.Load(o.Corpus!.Path);
         double chance = Math.Log(corpus.Vocabulary.Count);
         Assert.True(best < 0.6 * chance, $"best valid {best:F3} nats vs chance {chance:F3}");
         Assert.True(best < first, $"valid loss {first:F3} → {best:F3}: training kept improving after the first evaluation");
-        foreach (var f in new[] { "model.safetensors", "checkpoint.safetensors", "metrics.csv", "summary.json", "loss.svg", "k.svg", "phi-profile.svg", "relative-bias.svg" })
-            Assert.True(File.Exists(Path.Combine(o.OutputDirectory, f)), f);
+        foreach (var f in new[] { "run.json", "model.safetensors", "checkpoint.safetensors", "metrics.csv", "summary.json", "loss.svg", "k.svg", "phi-profile.svg", "relative-bias.svg" })
+            Assert.True(File.Exists(Path.Combine(run, f)), f);
         // The saved model is the best validation point and evaluates to it.
-        var model = ModelCheckpoint.Load(Safetensors.Read(Path.Combine(o.OutputDirectory, "model.safetensors")));
-        Assert.Equal(best, CharLmRun.Evaluate(model, corpus, "valid", o.EvalBatch).Loss, 1e-9);
+        var model = ModelCheckpoint.Load(Safetensors.Read(Path.Combine(run, "model.safetensors")));
+        Assert.Equal(best, CharLmRun.Evaluate(model, corpus, "valid", o.Corpus.EvalBatch).Loss, 1e-9);
+        // summary.json reads back to exactly the run's numbers.
+        var read = RunSummary.Load(Path.Combine(run, "summary.json"));
+        Assert.Equal(summary.BestValidLoss, read.BestValidLoss);
+        Assert.Equal(summary.Evaluations.Select(e => e.TrainLoss), read.Evaluations.Select(e => e.TrainLoss));
     }
 
     [Fact]
@@ -58,30 +70,37 @@ public class CharLmTests
     {
         var dir = Directory.CreateTempSubdirectory("tbptt-lm-resume-").FullName;
         string corpus = MakeCorpus(dir, 1500);
-        var full = Small(corpus, Path.Combine(dir, "full")) with { Adaptive = true, K0 = 6, KMin = 2, KMax = 10, Probes = 2 };
-        CharLmRun.Train(full, false, TextWriter.Null, CancellationToken.None);
-
-        var parted = full with { OutputDirectory = Path.Combine(dir, "parted") };
+        var o = Small(corpus) with
+        {
+            Truncation = new TruncationOptions { Adaptive = true },
+            Adaptive = RunDefaults.CharLm.Adaptive with { K0 = 6, KMin = 2, KMax = 10, Probes = 2 },
+        };
+        string full = Path.Combine(dir, "full"), parted = Path.Combine(dir, "parted");
+        Train(o, full);
         using (var cts = new CancellationTokenSource())
         {
-            var stopped = CharLmRun.Train(parted, false, new CancelAtFirstEvaluation(cts), cts.Token);
+            var stopped = Train(o, parted, false, new CancelAtFirstEvaluation(cts), cts.Token);
             Assert.True(stopped.Interrupted);
         }
-        var resumed = CharLmRun.Train(parted with { Corpus = corpus }, resume: true, TextWriter.Null, CancellationToken.None);
+        // A killed process may leave a temporary file of an atomic write and a metrics row past its checkpoint.
+        File.WriteAllText(Path.Combine(parted, ".checkpoint.safetensors.0123.tmp"), "partial");
+        File.AppendAllText(Path.Combine(parted, "metrics.csv"), File.ReadAllLines(Path.Combine(parted, "metrics.csv"))[^1] + "\n");
+        var resumed = Train(o, parted, resume: true);
         Assert.False(resumed.Interrupted);
+        Assert.Empty(Directory.GetFiles(parted, ".*.tmp"));
 
-        var a = Safetensors.Read(Path.Combine(full.OutputDirectory, "checkpoint.safetensors"));
-        var b = Safetensors.Read(Path.Combine(parted.OutputDirectory, "checkpoint.safetensors"));
+        var a = Safetensors.Read(Path.Combine(full, "checkpoint.safetensors"));
+        var b = Safetensors.Read(Path.Combine(parted, "checkpoint.safetensors"));
         Assert.Equal(a.Tensors.Select(t => t.Name), b.Tensors.Select(t => t.Name));
         foreach (var t in a.Tensors) Assert.True(t.Data.SequenceEqual(b.Get(t.Name).Data), t.Name);
-        var bestA = Safetensors.Read(Path.Combine(full.OutputDirectory, "model.safetensors"));
-        var bestB = Safetensors.Read(Path.Combine(parted.OutputDirectory, "model.safetensors"));
+        var bestA = Safetensors.Read(Path.Combine(full, "model.safetensors"));
+        var bestB = Safetensors.Read(Path.Combine(parted, "model.safetensors"));
         foreach (var t in bestA.Tensors) Assert.True(t.Data.SequenceEqual(bestB.Get(t.Name).Data), "best " + t.Name);
         // The metrics of both halves add up to the uninterrupted run's (wall time aside).
         static string[] Rows(string d) => File.ReadAllLines(Path.Combine(d, "metrics.csv")).Select(l => string.Join(',', l.Split(',').Where((_, i) => i != 5))).ToArray();
-        Assert.Equal(Rows(full.OutputDirectory), Rows(parted.OutputDirectory));
+        Assert.Equal(Rows(full), Rows(parted));
         // An adaptive run records κ̂ for the paper's δ values beside its own K.
-        var csv = File.ReadAllLines(Path.Combine(full.OutputDirectory, "metrics.csv"));
+        var csv = File.ReadAllLines(Path.Combine(full, "metrics.csv"));
         int col = Array.IndexOf(csv[0].Split(','), "kappa_delta_0.5");
         Assert.True(col >= 0, csv[0]);
         Assert.Contains(csv.Skip(1), row => int.TryParse(row.Split(',')[col], out int k) && k >= 1);
@@ -91,9 +110,10 @@ public class CharLmTests
     public void SamplingWithASeedIsReproducible()
     {
         var dir = Directory.CreateTempSubdirectory("tbptt-lm-sample-").FullName;
-        var o = Small(MakeCorpus(dir), Path.Combine(dir, "run")) with { Epochs = 1 };
-        CharLmRun.Train(o, false, TextWriter.Null, CancellationToken.None);
-        var file = Safetensors.Read(Path.Combine(o.OutputDirectory, "model.safetensors"));
+        var o = Small(MakeCorpus(dir));
+        o = o with { Training = o.Training with { Epochs = 1 } };
+        Train(o, Path.Combine(dir, "run"));
+        var file = Safetensors.Read(Path.Combine(dir, "run", "model.safetensors"));
         var model = ModelCheckpoint.Load(file);
         var vocab = Vocabulary.FromSymbols(file.GetMetadata("vocab"));
         string a = CharSampler.Sample(model, vocab, "the ", 200, 0.8, 0, seed: 4);

@@ -21,7 +21,7 @@ public sealed record ManagedBlasOptions
     public ManagedSimd Simd { get; init; } = ManagedSimd.Auto;
 
     /// <summary>Threads one large product is split over (the caller plus helpers); 1 = serial.</summary>
-    public int MaxThreads { get; init; } = Environment.ProcessorCount;
+    public int MaxThreads { get; init; } = BlasThreads.Count;
 
     /// <summary>
     /// Products of fewer multiply-adds (m·n·k) run on one thread: 2^20 takes about 15 µs on one core, while

@@ -69,8 +69,8 @@ public sealed unsafe class NativeBlas : IBlasBackend
             {
                 if (!NativeLibrary.TryGetExport(handle, setter, out nint f)) continue;
                 // Both setters take a C int. One library thread per core: the managed code runs no competing loops.
-                ((delegate* unmanaged[Cdecl]<int, void>)f)(Environment.ProcessorCount);
-                threads = Environment.ProcessorCount;
+                ((delegate* unmanaged[Cdecl]<int, void>)f)(BlasThreads.Count);
+                threads = BlasThreads.Count;
                 break;
             }
             return new NativeBlas(kind, name, PathOf(s), threads, s, d);

@@ -6,22 +6,32 @@ namespace Tbptt.Cli.Commands;
 /// <summary>The estimator settings shared by <c>estimate-k</c>, <c>probe</c> and the trainers (docs §4–§6).</summary>
 public sealed class EstimatorOptions
 {
-    /// <param name="cumulative">The default of --cumulative: approx (the paper's language-model runs) or exact
-    /// (its copy-task runs).</param>
-    public EstimatorOptions(string cumulative = "approx")
+    /// <param name="defaults">The defaults shown in --help and used when a flag is not given (the estimator's own,
+    /// or a task's: the copy runs use the exact C_K, as the paper's copy script).</param>
+    public EstimatorOptions(BiasEstimatorOptions? defaults = null)
     {
+        var d = defaults ?? new BiasEstimatorOptions();
+        Method = Opt.WithDefault("--method", "Decay-rate estimator: ols, max or quantile.", d.Method.ToString().ToLowerInvariant());
+        Quantile = Opt.WithDefault("--quantile", "q for --method quantile.", d.Quantile);
+        Tau = d.Tau is { } tau ? Opt.WithDefault<int?>("--tau", "τ, the lag from which decay is assumed geometric.", tau)
+            : Opt.Optional<int?>("--tau", "τ, the lag from which decay is assumed geometric (default W − W/10).");
+        FitStart = Opt.WithDefault("--fit-start", "First lag of the ols fit.", d.FitStart);
+        KMin = Opt.WithDefault("--kmin", "Smallest K returned.", d.KMin);
         Cumulative = Opt.WithDefault("--cumulative",
-            "C_K: approx (Σ φ̄, the paper's language-model runs) or exact (‖Σ ḡ‖ of the mean state gradients, its copy runs).", cumulative);
+            "C_K: approx (Σ φ̄, the paper's language-model runs) or exact (‖Σ ḡ‖ of the mean state gradients, its copy runs).",
+            d.Cumulative == CumulativeNorm.Exact ? "exact" : "approx");
+        Aggregation = Opt.WithDefault("--aggregation", "φ̄ over samples: mean or geomean (exp of mean log).",
+            d.Aggregation == BiasEstimation.Aggregation.GeometricMean ? "geomean" : "mean");
     }
 
-    public Option<string> Method { get; } = Opt.WithDefault("--method", "Decay-rate estimator: ols, max or quantile.", "ols");
-    public Option<double> Quantile { get; } = Opt.WithDefault("--quantile", "q for --method quantile.", 0.95);
-    public Option<int?> Tau { get; } = Opt.Optional<int?>("--tau", "τ, the lag from which decay is assumed geometric (default W − W/10).");
-    public Option<int> FitStart { get; } = Opt.WithDefault("--fit-start", "First lag of the ols fit.", 0);
-    public Option<int> KMin { get; } = Opt.WithDefault("--kmin", "Smallest K returned.", 1);
+    public Option<string> Method { get; }
+    public Option<double> Quantile { get; }
+    public Option<int?> Tau { get; }
+    public Option<int> FitStart { get; }
+    public Option<int> KMin { get; }
     public Option<int?> KMax { get; } = Opt.Optional<int?>("--kmax", "Largest K returned (default W).");
     public Option<string> Cumulative { get; }
-    public Option<string> Aggregation { get; } = Opt.WithDefault("--aggregation", "φ̄ over samples: mean or geomean (exp of mean log).", "mean");
+    public Option<string> Aggregation { get; }
 
     public void AddTo(Command cmd)
     {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Xml.Linq;
-using Tbptt.LanguageModel.Experiments;
+using Tbptt.LanguageModel.Runs;
+using Tbptt.LanguageModel.Sweeps;
 using Tbptt.LanguageModel.Synthetic;
 using Tbptt.Models;
 using Tbptt.Probes;
@@ -8,49 +9,57 @@ using Tbptt.Training;
 
 namespace Tbptt.Tests;
 
+/// <summary>The copy comparison as a sweep, in process: plan, every entry through the worker, aggregate.</summary>
 public class CopyExperimentTests
 {
-    private static ComparisonOptions Small(string dir, int epochs = 2) => new()
+    internal static RunOptions Template(int epochs = 2) => RunDefaults.Copy with
     {
-        Model = new ModelConfig { Cell = CellKind.Lstm, Layers = 2, InputSize = 6, EmbedSize = 8, HiddenSize = 8, OutputSize = 6 },
-        Trainer = new TrainerOptions { LearningRate = 0.5, Epochs = epochs, EvaluationsPerEpoch = 2 },
-        Adaptive = new AdaptiveOptions { K0 = 6, KMin = 2, KMax = 12, Probes = 2 },
-        Probe = new ProbeOptions { Window = 12, Samples = 4 },
-        Runs = [RunSpec.Fixed(3), RunSpec.Adaptive(0.5)],
-        Seeds = [1, 2],
-        OutputDirectory = dir,
-        Description = "small copy test",
+        Copy = new CopyDataOptions { M = 4, Batch = 4, TrainSteps = 120, EvalSteps = 40 },
+        Model = RunDefaults.Copy.Model with { Hidden = 8 },
+        Training = RunDefaults.Copy.Training with { LearningRate = 0.5, Epochs = epochs, EvaluationsPerEpoch = 2, ClipSummedLoss = false },
+        Adaptive = RunDefaults.Copy.Adaptive with { K0 = 6, KMin = 2, KMax = 12, Probes = 2 },
+        Probe = new ProbeOptions { Window = 12, BurnIn = 1, Samples = 4 },
     };
 
-    private static (TokenStream, TokenStream, TokenStream) Data(int seed)
-    {
-        var s = new CopyTask(4).GenerateSplits(seed, batch: 4, trainSteps: 120, evalSteps: 40);
-        return (new TokenStream(s.Train.Inputs, s.Train.Targets, 4), new TokenStream(s.Valid.Inputs, s.Valid.Targets, 4),
-            new TokenStream(s.Test.Inputs, s.Test.Targets, 4));
-    }
+    internal static SweepPlan Plan(int epochs = 2, long[]? seeds = null) =>
+        SweepPlan.Grid("copy", "small copy test", Template(epochs), [3], [0.5], seeds ?? [1, 2]);
 
     private static string TempDir() => Directory.CreateTempSubdirectory("tbptt-copy-").FullName;
 
-    [Fact]
-    public void SmallCopyRunWritesMetricsTableAndPlots()
+    /// <summary>Plans into a new folder and runs every entry in this process.</summary>
+    internal static string RunAll(SweepPlan plan, TextWriter? log = null)
     {
         string dir = TempDir();
-        var log = new StringWriter();
-        var results = Comparison.Run(Small(dir), Data, log, CancellationToken.None);
+        plan.Save(dir);
+        foreach (var e in plan.Entries) Assert.Equal(WorkerOutcome.Done, SweepWorker.Run(dir, e.Index, log ?? TextWriter.Null, CancellationToken.None));
+        return dir;
+    }
 
-        Assert.Equal(["K=3", "δ=0.5"], results.Select(r => r.Spec.Name));
+    [Fact]
+    public void SmallCopySweepWritesMetricsTableAndPlots()
+    {
+        var log = new StringWriter();
+        string dir = RunAll(Plan(), log);
+        var plan = SweepPlan.Load(dir);
+        var (results, missing) = SweepAggregate.Write(dir, plan);
+
+        Assert.Empty(missing);
+        Assert.Equal(["K=3", "δ=0.5"], results.Select(r => r.Name));
         var table = File.ReadAllText(Path.Combine(dir, "table.md"));
+        Assert.StartsWith("small copy test", table);
         Assert.Contains("| K=3 |", table);
         Assert.Contains("| δ=0.5 |", table);
         foreach (var seed in new[] { 1, 2 })
         {
-            var csv = File.ReadAllLines(Path.Combine(dir, "runs", $"adaptive-d0.5-seed{seed}.csv"));
+            string run = Path.Combine(dir, "runs", $"adaptive-d0.5-seed{seed}");
+            var csv = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
             Assert.StartsWith("updates,epoch,tokens,compute_tokens", csv[0]);
             Assert.Equal(1 + 4, csv.Length); // 2 epochs × 2 evaluations
-            using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "runs", $"adaptive-d0.5-seed{seed}.json")));
+            using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "summary.json")));
             var history = json.RootElement.GetProperty("kHistory");
             Assert.Equal(3, history.GetArrayLength()); // K re-estimated after every evaluation round but the last
             Assert.All(history.EnumerateArray(), h => Assert.InRange(h.GetProperty("k").GetInt32(), 2, 12));
+            Assert.Equal(EntryState.Done, EntryStatus.Read(run).State);
         }
         var adaptive = results[1].Runs[0];
         Assert.True(adaptive.ProbeComputeTokens > 0 && adaptive.ProbeComputeTokens < adaptive.ComputeTokens);
@@ -75,10 +84,23 @@ public class CopyExperimentTests
     }
 
     [Fact]
+    public void EveryConfigurationOfASeedStartsFromTheSameWeightsAndData()
+    {
+        var plan = Plan(seeds: [7]);
+        Assert.Equal(2, plan.Entries.Count);
+        var (fixedRun, adaptiveRun) = (plan.Entries[0].Run, plan.Entries[1].Run);
+        Assert.Equal(new TruncationOptions { K = 3, K2 = 5 }, fixedRun.Truncation); // TBPTT(K, 2K − 1)
+        Assert.True(adaptiveRun.Truncation.Adaptive);
+        Assert.Equal(0.5, adaptiveRun.Adaptive.Delta);
+        Assert.All(plan.Entries, e => Assert.Equal(7, e.Run.Training.Seed));
+        Assert.Equal(RunData.Build(fixedRun).Train.Inputs.ToArray(), RunData.Build(adaptiveRun).Train.Inputs.ToArray());
+    }
+
+    [Fact]
     public void TheSameSeedGivesTheSameNumbers()
     {
-        var a = Comparison.Run(Small(TempDir(), 1), Data, TextWriter.Null, CancellationToken.None);
-        var b = Comparison.Run(Small(TempDir(), 1), Data, TextWriter.Null, CancellationToken.None);
+        var (a, _) = SweepAggregate.Write(RunAll(Plan(1)), Plan(1));
+        var (b, _) = SweepAggregate.Write(RunAll(Plan(1)), Plan(1));
         for (int i = 0; i < a.Count; i++)
             for (int s = 0; s < a[i].Runs.Count; s++)
             {
@@ -94,40 +116,76 @@ public class CopyExperimentTests
     [Fact]
     public void TrainingLowersTheValidationLoss()
     {
-        var (train, valid, test) = Data(3);
-        var model = SequenceModel<float>.Create(Small("unused").Model, 1);
-        var trainer = new Trainer(model, new TrainerOptions { LearningRate = 0.5, Epochs = 6, Clip = 1.0 }, train, valid, test)
+        var data = RunData.Build(Template() with { Training = Template().Training with { Seed = 3 } });
+        var model = SequenceModel<float>.Create(Template().Model.ToConfig(CopyTask.Symbols), 1);
+        var trainer = new Trainer(model, new TrainerOptions { LearningRate = 0.5, Epochs = 6, Clip = 1.0 }, data.Train, data.Valid, data.Test)
         {
             Policy = FixedTruncation.Paper(6),
         };
-        double before = trainer.EvaluateLoss(valid);
+        double before = trainer.EvaluateLoss(data.Valid);
         var summary = trainer.Run();
         Assert.True(summary.BestValidLoss < before - 0.3, $"valid loss {before:F3} → {summary.BestValidLoss:F3}");
         Assert.Equal(6, summary.Evaluations.Count);
     }
 
-    /// <summary>Cancels once the first run has finished (its summary line reaches the log).</summary>
-    private sealed class CancelAfterFirstRun(CancellationTokenSource cts) : StringWriter
+    /// <summary>Cancels at the run's first evaluation.</summary>
+    private sealed class CancelAtFirstEvaluation(CancellationTokenSource cts) : StringWriter
     {
         public override void Flush()
         {
             base.Flush();
-            if (ToString().Contains("best valid")) cts.Cancel();
+            if (ToString().Contains("eval @ update")) cts.Cancel();
         }
     }
 
     [Fact]
-    public void CancellationStopsCleanlyAndKeepsWhatWasWritten()
+    public void AStoppedEntryResumesToTheNumbersOfAnUninterruptedOneAndADoneEntryIsLeftAlone()
+    {
+        string whole = RunAll(Plan());
+        string dir = TempDir();
+        var plan = Plan();
+        plan.Save(dir);
+        using (var cts = new CancellationTokenSource())
+            Assert.Equal(WorkerOutcome.Stopped, SweepWorker.Run(dir, 2, new CancelAtFirstEvaluation(cts), cts.Token)); // δ=0.5, seed 1
+        string entry = Path.Combine(dir, "runs", "adaptive-d0.5-seed1");
+        Assert.Equal(EntryState.Stopped, EntryStatus.Read(entry).State);
+        foreach (var e in plan.Entries) SweepWorker.Run(dir, e.Index, TextWriter.Null, CancellationToken.None);
+        Assert.Equal(WorkerOutcome.AlreadyDone, SweepWorker.Run(dir, 2, TextWriter.Null, CancellationToken.None));
+
+        var a = SweepAggregate.Write(whole, plan).Results;
+        var b = SweepAggregate.Write(dir, plan).Results;
+        Assert.Equal(File.ReadAllText(Path.Combine(whole, "table.md")), File.ReadAllText(Path.Combine(dir, "table.md")));
+        Assert.Equal(File.ReadAllText(Path.Combine(whole, "summary.json")), File.ReadAllText(Path.Combine(dir, "summary.json")));
+        for (int i = 0; i < a.Count; i++)
+            Assert.Equal(a[i].Runs.Select(r => r.FinalProfile!.RelativeBias.ToArray()), b[i].Runs.Select(r => r.FinalProfile!.RelativeBias.ToArray()));
+    }
+
+    [Fact]
+    public void TheAggregateSaysWhatIsMissing()
     {
         string dir = TempDir();
-        using var cts = new CancellationTokenSource();
-        var results = Comparison.Run(Small(dir), Data, new CancelAfterFirstRun(cts), cts.Token);
+        var plan = Plan();
+        plan.Save(dir);
+        SweepWorker.Run(dir, 0, TextWriter.Null, CancellationToken.None); // K=3, seed 1 only
+        var (results, missing) = SweepAggregate.Write(dir, plan);
         var only = Assert.Single(results);
-        Assert.Equal("K=3", only.Spec.Name);
-        Assert.Single(only.Runs);
-        var table = File.ReadAllText(Path.Combine(dir, "table.md"));
-        Assert.Contains("| K=3 |", table);
-        Assert.DoesNotContain("δ=0.5", table);
-        Assert.True(File.Exists(Path.Combine(dir, "runs", "fixed-k3-seed1.csv")));
+        Assert.Equal("K=3", only.Name);
+        Assert.Equal(3, missing.Count);
+        Assert.All(missing, m => Assert.Equal(EntryState.Pending, m.Status.State));
+        Assert.Contains("| K=3 | ", File.ReadAllText(Path.Combine(dir, "table.md")));
+        Assert.Contains("| 1 of 2 |", File.ReadAllText(Path.Combine(dir, "table.md")));
+    }
+
+    [Fact]
+    public void APlanRoundTripsAndADifferentPlanCannotReplaceStartedRuns()
+    {
+        string dir = TempDir();
+        var plan = Plan();
+        plan.Save(dir);
+        var read = SweepPlan.Load(dir);
+        Assert.Equal(plan.ToJson(), read.ToJson());
+        plan.Save(dir); // the same plan again: kept
+        SweepWorker.Run(dir, 0, TextWriter.Null, CancellationToken.None);
+        Assert.Throws<ArgumentException>(() => Plan(epochs: 3).Save(dir));
     }
 }

@@ -1,0 +1,87 @@
+using System.Globalization;
+using Tbptt.BiasEstimation;
+using Tbptt.LanguageModel.Synthetic;
+using Tbptt.Probes;
+using Tbptt.Training;
+
+namespace Tbptt.LanguageModel.Runs;
+
+/// <summary>
+/// The defaults of each kind of run, in one place: the CLI's binders show them in <c>--help</c> and start from
+/// them, so a flag's default is said here and nowhere else.
+/// </summary>
+public static class RunDefaults
+{
+    /// <summary>Epochs of a run bounded by time or compute instead (it ends when the budget is spent).</summary>
+    public const int UnlimitedEpochs = 1_000_000;
+
+    /// <summary>
+    /// The paper's copy experiment (Table C.1) and its copy script: LSTM 2×50, batch 64, 4000 training and 1000
+    /// evaluation steps per column, SGD lr 1.0·√K, weight decay 1e-5, clip 1.0 on the window's summed loss;
+    /// adaptive K0 15, W 100, Kmin 2, Kmax 100, P 5, exact C_K, probe burn-in 20. Only the epochs differ (the paper
+    /// ran 200).
+    /// </summary>
+    public static RunOptions Copy { get; } = new()
+    {
+        Copy = new CopyDataOptions(),
+        Model = new ModelOptions { Cell = "lstm", Layers = 2, Hidden = 50, Embed = null, Dropout = 0, Init = "pytorch" },
+        Training = new TrainerOptions
+        {
+            Optimizer = "sgd", LearningRate = 1.0, WeightDecay = 1e-5, Clip = 1.0, ClipSummedLoss = true, Epochs = 10,
+            EvaluationsPerEpoch = 1,
+        },
+        Truncation = new TruncationOptions { K = 15, K2 = 29 },
+        Adaptive = new AdaptiveOptions
+        {
+            Delta = 0.1, K0 = 15, KMin = 2, KMax = 100, Probes = 5, ScaleBySqrtK = true,
+            Estimator = new BiasEstimatorOptions { Cumulative = CumulativeNorm.Exact },
+        },
+        Probe = new ProbeOptions { Window = 100, BurnIn = 20, Samples = 64 },
+    };
+
+    /// <summary>The character model: LSTM 2×512, embedding 64, dropout 0.2, Adam 2e-3, clip 5, batch 32,
+    /// TBPTT(50, 50); adaptive K0 50 within [10, 300], W 400, probes at most 10 % of compute.</summary>
+    public static RunOptions CharLm { get; } = new()
+    {
+        Corpus = new CorpusOptions { Batch = 32, EvalBatch = 10 },
+        Model = new ModelOptions { Cell = "lstm", Layers = 2, Hidden = 512, Embed = 64, Dropout = 0.2 },
+        Training = new TrainerOptions
+        {
+            Optimizer = "adam", LearningRate = 2e-3, WeightDecay = 0, Clip = 5.0, Epochs = 1, EvaluationsPerEpoch = 4,
+            MaxProbeShare = 0.1,
+        },
+        Truncation = new TruncationOptions { K = 50 },
+        Adaptive = new AdaptiveOptions { Delta = 0.1, K0 = 50, KMin = 10, KMax = 300, Probes = 5, ScaleBySqrtK = false },
+        Probe = new ProbeOptions { Window = 400, Samples = 64 },
+    };
+
+    /// <summary><c>charlm compare</c>: the character model at an equal budget of 20 M tokens of compute per run.</summary>
+    public static RunOptions CharLmCompare { get; } = CharLm with
+    {
+        Training = CharLm.Training with { ComputeBudget = 20_000_000, Epochs = UnlimitedEpochs },
+    };
+
+    /// <summary>Step sizes by optimizer when none is given.</summary>
+    public static double LearningRate(string optimizer) => optimizer == "sgd" ? 1.0 : 2e-3;
+
+    /// <summary>The line above a copy comparison's table: the whole set-up, so a table file says what it shows.</summary>
+    public static string DescribeCopy(RunOptions o)
+    {
+        var c = o.Copy!;
+        var t = o.Training;
+        var task = new CopyTask(c.M, c.MMin);
+        string m = task.VariableLength ? $"[{task.MMin}, {task.M}]" : task.M.ToString(CultureInfo.InvariantCulture);
+        string budget = t.ComputeBudget is { } b ? $"{b / 1e6} M tokens of compute" : $"{t.Epochs} epochs";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"Copy task, m = {m}: LSTM {o.Model.Layers}×{o.Model.Hidden}, batch {c.Batch}, {c.TrainSteps} train / {c.EvalSteps} eval steps per column, {budget}, {t.Optimizer.ToUpperInvariant()} lr {t.LearningRate}{(o.Adaptive.ScaleBySqrtK ? "·√K" : "")}, clip {t.Clip} on the window's {(t.ClipSummedLoss ? "summed" : "mean")} loss, {o.Model.Init.ToLowerInvariant()} init; adaptive: K0 {o.Adaptive.K0}, W {o.Probe.Window}, P {o.Adaptive.Probes}, S {o.Probe.Samples}, {(o.Adaptive.Estimator.Cumulative == CumulativeNorm.Exact ? "exact" : "approximate")} C_K; timing-only reference PPL {task.ReferencePerplexity:F3}.");
+    }
+
+    /// <summary>The line above a character-model comparison's table.</summary>
+    public static string DescribeCharLm(RunOptions o)
+    {
+        var t = o.Training;
+        string budget = t.TimeLimit is { } time ? $"{time.TotalMinutes} min" : t.ComputeBudget is { } b ? $"{b / 1e6} M tokens of compute" : $"{t.Epochs} epochs";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"Character LM on {Path.GetFileName(o.Corpus!.Path)}: {o.Model.Cell} {o.Model.Layers}×{o.Model.Hidden}, embed {o.Model.Embed ?? o.Model.Hidden}, batch {o.Corpus.Batch}, {t.Optimizer} lr {t.LearningRate}, budget {budget} per run.");
+    }
+}

@@ -1,0 +1,130 @@
+using System.Globalization;
+using Tbptt.BiasEstimation;
+using Tbptt.Checkpoints;
+using Tbptt.Models;
+using Tbptt.Probes;
+using Tbptt.Reporting;
+using Tbptt.Training;
+
+namespace Tbptt.LanguageModel.Runs;
+
+/// <summary>
+/// The one way a run is trained — by <c>charlm train</c>, <c>tbptt run --config</c> and every sweep entry: data →
+/// model → trainer with a fixed or adaptive truncation, evaluating every so often. Writes into its folder
+/// <c>run.json</c> (the options), <c>checkpoint.safetensors</c> (everything to resume, after every evaluation),
+/// <c>model.safetensors</c> (the best validation parameters, loadable by PyTorch), <c>metrics.csv</c>,
+/// <c>summary.json</c> (<see cref="RunSummary"/>) and SVG plots. A resumed run ends with exactly the numbers of
+/// an uninterrupted one.
+/// </summary>
+public static class RunExecutor
+{
+    public const string OptionsFile = "run.json", CheckpointFile = "checkpoint.safetensors", ModelFile = "model.safetensors",
+        MetricsFile = "metrics.csv", SummaryFile = "summary.json";
+
+    private const string OptionsKey = "run.options", VocabKey = "vocab";
+
+    /// <summary>Trains <paramref name="o"/> into <paramref name="dir"/>.</summary>
+    /// <param name="resume">Continue from the folder's checkpoint. The stored options win; only the budget
+    /// (epochs, time, compute) given in <paramref name="o"/> may extend them.</param>
+    /// <param name="progress">Called now and then with the fraction of the run done (for a sweep's status).</param>
+    public static RunSummary Execute(RunOptions o, string dir, bool resume, TextWriter log, CancellationToken cancel,
+        Action<double>? progress = null)
+    {
+        string checkpointPath = Path.Combine(dir, CheckpointFile);
+        SafetensorsFile? checkpoint = null;
+        if (resume)
+        {
+            if (!File.Exists(checkpointPath)) throw new FileNotFoundException($"{checkpointPath}: nothing to resume (no checkpoint).", checkpointPath);
+            checkpoint = Safetensors.Read(checkpointPath);
+            var saved = RunOptions.FromJson(checkpoint.GetMetadata(OptionsKey), $"{checkpointPath} (run options)");
+            o = saved with { Training = saved.Training with
+            {
+                Epochs = Math.Max(saved.Training.Epochs, o.Training.Epochs),
+                TimeLimit = o.Training.TimeLimit ?? saved.Training.TimeLimit,
+                ComputeBudget = o.Training.ComputeBudget ?? saved.Training.ComputeBudget,
+            } };
+            RemoveStaleTemporaries(dir);
+            log.WriteLine($"resuming with the options stored in {checkpointPath} (only the budget can extend them)");
+        }
+        else if (o.Corpus is { } c) o = o with { Corpus = c with { Path = Path.GetFullPath(c.Path) } }; // a resume may start elsewhere
+        o.Validate();
+        Directory.CreateDirectory(dir);
+        AtomicFile.WriteAllText(Path.Combine(dir, OptionsFile), o.ToJson() + "\n");
+
+        var data = RunData.Build(o, checkpoint is null ? null : checkpoint.Metadata.GetValueOrDefault(VocabKey));
+        log.WriteLine(data.Description);
+        var config = o.Model.ToConfig(data.Vocabulary);
+        var model = SequenceModel<float>.Create(config, (int)o.Training.Seed, o.Model.InitScheme);
+        var trainer = new Trainer(model, o.Training, data.Train, data.Valid, data.Test);
+        var tracked = o.TrackedDeltas.ToArray();
+        AdaptiveTruncation? adaptive = null;
+        trainer.Policy = o.Truncation.Adaptive
+            ? adaptive = new AdaptiveTruncation(o.Adaptive, trainer.CreateProbe(o.Probe), tracked)
+            : new FixedTruncation(o.Truncation.K, o.Truncation.K2 ?? o.Truncation.K, o.Adaptive.ScaleBySqrtK);
+        if (checkpoint is not null)
+        {
+            trainer.ImportState(TrainingCheckpoint.Load(checkpoint));
+            log.WriteLine($"resumed from {checkpointPath}: update {trainer.Updates}, epoch {trainer.Epoch}, step {trainer.Position}");
+        }
+
+        var meta = new Dictionary<string, string> { [OptionsKey] = o.ToJson() };
+        if (data.Symbols is not null) meta[VocabKey] = data.Symbols;
+        double bestSaved = trainer.BestValidLoss;
+        trainer.Checkpoint = t =>
+        {
+            TrainingCheckpoint.Save(checkpointPath, model, t.ExportState(), meta);
+            if (t.BestValidLoss < bestSaved || !File.Exists(Path.Combine(dir, ModelFile)))
+            {
+                bestSaved = t.BestValidLoss;
+                var best = new SequenceModel<float>(config);
+                t.BestParameters.CopyTo(best.Parameters.Data, 0);
+                ModelCheckpoint.Save(Path.Combine(dir, ModelFile), best, meta);
+            }
+        };
+
+        // The metrics file always agrees with the checkpoint: on a resume it is rewritten from the restored
+        // evaluations, so rows a killed process wrote after its last checkpoint do not appear twice.
+        using var csv = new CsvMetricsWriter(Path.Combine(dir, MetricsFile), RunMetrics.Columns(tracked));
+        foreach (var r in trainer.Evaluations) csv.WriteRow(RunMetrics.Row(r, tracked));
+        trainer.Evaluated += r => csv.WriteRow(RunMetrics.Row(r, tracked));
+
+        long total = o.Training.ComputeBudget ?? (o.Training.TimeLimit is null ? (long)data.Train.Steps * data.Train.Batch * o.Training.Epochs : 0);
+        string Show(double loss) => RunMetrics.Format(o.Metric, loss);
+        var summary = default(TrainingSummary);
+        using (var bar = new ProgressReporter(total, "tok", o.PolicyName, log))
+        {
+            trainer.Evaluated += r => bar.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"eval @ update {r.Updates} (epoch {r.Epoch:F2}): valid {Show(r.ValidLoss)} {RunMetrics.Unit(o.Metric)}, K {r.K}"));
+            trainer.Progress += (fraction, loss) =>
+            {
+                progress?.Invoke(fraction);
+                bar.Report(total > 0 ? (long)(fraction * total) : trainer.ComputeTokens, (loss, trainer),
+                    s => string.Create(CultureInfo.InvariantCulture, $"loss {s.loss:F3} K {s.trainer.Policy.K}"));
+            };
+            summary = trainer.Run(cancel);
+            bar.Complete(string.Create(CultureInfo.InvariantCulture,
+                $"best valid {Show(summary.BestValidLoss)} test {Show(summary.TestLossAtBest)} K {summary.FinalK}{(summary.Interrupted ? " (stopped; resumable)" : "")}"));
+        }
+
+        // The φ profile and δ̂(K) at the end of training (not counted as training compute); it needs one probe
+        // window per column, so a shorter stream goes without it.
+        BiasEstimate? final = null;
+        if (!cancel.IsCancellationRequested && !summary.Interrupted && trainer.Evaluations.Count > 0
+            && trainer.TrainSteps >= o.Probe.Window + o.Probe.EffectiveBurnIn)
+        {
+            var profile = trainer.CreateProbe(o.Probe)();
+            var est = o.Adaptive.Estimator with { KMin = 1, KMax = profile.Window };
+            final = BiasEstimator.Estimate(profile, est, tracked.Length > 0 ? tracked : [o.Adaptive.Delta]);
+        }
+        var result = RunSummary.From(o, summary, adaptive?.History ?? [], final);
+        AtomicFile.WriteAllText(Path.Combine(dir, SummaryFile), result.ToJson() + "\n");
+        RunMetrics.Plots(dir, o.Metric, result);
+        return result;
+    }
+
+    /// <summary>Temporary files of atomic writes that a killed process left behind (".name.guid.tmp").</summary>
+    private static void RemoveStaleTemporaries(string dir)
+    {
+        foreach (var f in Directory.EnumerateFiles(dir, ".*.tmp")) File.Delete(f);
+    }
+}

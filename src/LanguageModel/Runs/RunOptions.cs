@@ -1,0 +1,190 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Tbptt.BiasEstimation;
+using Tbptt.Models;
+using Tbptt.Probes;
+using Tbptt.Training;
+
+namespace Tbptt.LanguageModel.Runs;
+
+/// <summary>
+/// Everything one training run needs, one record per concern: what it learns from (<see cref="Copy"/> or
+/// <see cref="Corpus"/>), the model, the training, the truncation, the adaptive controller with its estimator,
+/// and the probe. Serialised as <c>run.json</c> in the run's folder; <c>tbptt run --config run.json</c> trains from
+/// that file alone and gets the same numbers, bit for bit, as the command line that wrote it. A sweep entry holds
+/// one of these.
+/// </summary>
+public sealed record RunOptions
+{
+    /// <summary>Version of the file format; a reader refuses other versions rather than guess.</summary>
+    public const int FormatVersion = 1;
+
+    public int Version { get; init; } = FormatVersion;
+    /// <summary>The copy task (Table C.1); null for a corpus run.</summary>
+    public CopyDataOptions? Copy { get; init; }
+    /// <summary>A text corpus (the character model); null for a copy run.</summary>
+    public CorpusOptions? Corpus { get; init; }
+    public ModelOptions Model { get; init; } = new();
+    /// <summary>Optimizer, clipping, budget and evaluation; <see cref="TrainerOptions.Seed"/> is the run's one seed
+    /// (initial weights, generated data, dropout, probe positions).</summary>
+    public TrainerOptions Training { get; init; } = new();
+    public TruncationOptions Truncation { get; init; } = new();
+    /// <summary>Algorithm 1's settings (δ, K0, Kmin, Kmax, P, the estimator); read only by adaptive runs, except
+    /// <see cref="AdaptiveOptions.ScaleBySqrtK"/>, which fixed runs follow too.</summary>
+    public AdaptiveOptions Adaptive { get; init; } = new();
+    public ProbeOptions Probe { get; init; } = new();
+    /// <summary>δ values whose κ̂ every estimate records in the metrics (besides the run's own δ).</summary>
+    public IReadOnlyList<double> TrackedDeltas { get; init; } = [0.9, 0.5, 0.1];
+
+    /// <summary>"copy" or "charlm".</summary>
+    [JsonIgnore] public string Task => Copy is not null ? "copy" : "charlm";
+
+    /// <summary>How losses are reported: perplexity for the copy task, bits per character for a corpus.</summary>
+    [JsonIgnore] public string Metric => Copy is not null ? "ppl" : "bits";
+
+    /// <summary>The policy's name as tables show it: "K=15" or "δ=0.1".</summary>
+    [JsonIgnore] public string PolicyName => Truncation.Adaptive
+        ? $"δ={Adaptive.Delta.ToString(CultureInfo.InvariantCulture)}" : $"K={Truncation.K}";
+
+    /// <summary>Rejects options no run could train with, naming the setting; runs nothing.</summary>
+    public void Validate()
+    {
+        if (Version != FormatVersion)
+            throw new InvalidDataException($"run options of format version {Version}; this build reads version {FormatVersion}.");
+        if ((Copy is null) == (Corpus is null))
+            throw new ArgumentException("a run needs exactly one data source: the copy task or a corpus.");
+        Copy?.Validate();
+        Corpus?.Validate();
+        Model.Validate();
+        Training.Validate();
+        Truncation.Validate();
+        Adaptive.Validate();
+        if (Truncation.Adaptive || Training.MaxProbeShare is not null) Probe.Validate();
+        if (Truncation.Adaptive) Adaptive.Estimator.Validate(Probe.Window); // a bad τ must not cost a run
+        foreach (double d in TrackedDeltas)
+            if (!(d > 0 && double.IsFinite(d))) throw new ArgumentOutOfRangeException(nameof(TrackedDeltas), d, "tracked δ values must be finite and > 0.");
+    }
+
+    /// <summary>Serialisation of run options: camelCase, enums as names, NaN and ∞ kept, doubles round-trip.</summary>
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>Parses run options; malformed JSON, unknown fields or a wrong version give <see cref="InvalidDataException"/>.</summary>
+    /// <param name="source">Where the text came from, for the message.</param>
+    public static RunOptions FromJson(string json, string source)
+    {
+        RunOptions? o;
+        try { o = JsonSerializer.Deserialize<RunOptions>(json, Json); }
+        catch (JsonException e) { throw new InvalidDataException($"{source}: not valid run options: {e.Message}"); }
+        return o ?? throw new InvalidDataException($"{source}: empty run options.");
+    }
+
+    public static RunOptions Load(string path) => FromJson(File.ReadAllText(path), path);
+}
+
+/// <summary>The model's shape and initialisation (its vocabulary comes from the data).</summary>
+public sealed record ModelOptions
+{
+    /// <summary>lstm, gru or elman.</summary>
+    public string Cell { get; init; } = "lstm";
+    public int Layers { get; init; } = 2;
+    public int Hidden { get; init; } = 512;
+    /// <summary>Embedding width; null means the hidden width.</summary>
+    public int? Embed { get; init; } = 64;
+    public double Dropout { get; init; } = 0.2;
+    /// <summary>Tie decoder.weight to embedding.weight (needs embed = hidden).</summary>
+    public bool Tied { get; init; }
+    /// <summary>pytorch (PyTorch's defaults) or scaled-uniform (the paper's code).</summary>
+    public string Init { get; init; } = "pytorch";
+
+    public CellKind CellKind => Cell.ToLowerInvariant() switch
+    {
+        "lstm" => CellKind.Lstm, "gru" => CellKind.Gru, "elman" or "rnn" => CellKind.Elman,
+        _ => throw new ArgumentException($"--cell: '{Cell}' is not one of lstm, gru, elman."),
+    };
+
+    public InitScheme InitScheme => Init.ToLowerInvariant() switch
+    {
+        "pytorch" => InitScheme.PyTorch, "scaled-uniform" => InitScheme.ScaledUniform,
+        _ => throw new ArgumentException($"--init: '{Init}' is not one of pytorch, scaled-uniform."),
+    };
+
+    /// <summary>The engine's configuration for a vocabulary of <paramref name="vocabulary"/> tokens.</summary>
+    public ModelConfig ToConfig(int vocabulary) => new()
+    {
+        Cell = CellKind, Layers = Layers, Input = InputKind.Tokens, InputSize = vocabulary, EmbedSize = Embed ?? Hidden,
+        HiddenSize = Hidden, OutputSize = vocabulary, Dropout = Dropout, TieWeights = Tied,
+    };
+
+    public void Validate()
+    {
+        _ = CellKind;
+        _ = InitScheme;
+        ToConfig(2).Validate();
+    }
+}
+
+/// <summary>The truncation of a run: fixed TBPTT(K, K2) or adaptive (δ and the rest in <see cref="AdaptiveOptions"/>).</summary>
+public sealed record TruncationOptions
+{
+    /// <summary>Choose K by the estimator (Algorithm 1) instead of fixing it.</summary>
+    public bool Adaptive { get; init; }
+    /// <summary>Fixed k1.</summary>
+    public int K { get; init; } = 50;
+    /// <summary>Fixed k2; null means k2 = k1 (the chunked form).</summary>
+    public int? K2 { get; init; }
+
+    public void Validate()
+    {
+        if (K < 1) throw new ArgumentOutOfRangeException(nameof(K), K, "K must be at least 1.");
+        if (K2 is < 1) throw new ArgumentOutOfRangeException(nameof(K2), K2, "k2 must be at least 1.");
+    }
+}
+
+/// <summary>The copy task's data: generated from the run's seed.</summary>
+public sealed record CopyDataOptions
+{
+    /// <summary>Segment length m (marker + m−1 payload symbols), the largest when lengths vary.</summary>
+    public int M { get; init; } = 10;
+    /// <summary>Smallest segment length; null means fixed m.</summary>
+    public int? MMin { get; init; }
+    public int Batch { get; init; } = 64;
+    public int TrainSteps { get; init; } = 4000;
+    public int EvalSteps { get; init; } = 1000;
+
+    public void Validate()
+    {
+        _ = new Synthetic.CopyTask(M, MMin);
+        if (Batch < 1) throw new ArgumentOutOfRangeException(nameof(Batch), Batch, "batch must be at least 1.");
+        if (TrainSteps < 2) throw new ArgumentOutOfRangeException(nameof(TrainSteps), TrainSteps, "train steps must be at least 2.");
+        if (EvalSteps < 1) throw new ArgumentOutOfRangeException(nameof(EvalSteps), EvalSteps, "eval steps must be at least 1.");
+        if ((long)Batch * Math.Max(TrainSteps, EvalSteps) > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(TrainSteps), TrainSteps, "steps × batch is more than an array holds.");
+    }
+}
+
+/// <summary>A text corpus: one file split 90/5/5, or a folder with train.txt, valid.txt and test.txt.</summary>
+public sealed record CorpusOptions
+{
+    public string Path { get; init; } = "";
+    public int Batch { get; init; } = 32;
+    /// <summary>Columns of the validation and test streams (the state is carried within each).</summary>
+    public int EvalBatch { get; init; } = 10;
+
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Path)) throw new ArgumentException("--corpus: give a corpus file or folder.");
+        if (Batch < 1) throw new ArgumentOutOfRangeException(nameof(Batch), Batch, "batch must be at least 1.");
+        if (EvalBatch < 1) throw new ArgumentOutOfRangeException(nameof(EvalBatch), EvalBatch, "the evaluation batch must be at least 1.");
+    }
+}

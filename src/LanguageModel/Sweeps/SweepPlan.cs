@@ -1,0 +1,136 @@
+using System.Globalization;
+using System.Text.Json;
+using Tbptt.Checkpoints;
+using Tbptt.LanguageModel.Runs;
+
+namespace Tbptt.LanguageModel.Sweeps;
+
+/// <summary>One run of a sweep: a complete <see cref="RunOptions"/> and the folder (relative to the sweep's) it writes.</summary>
+public sealed record SweepEntry(int Index, string Name, string Configuration, long Seed, string Directory, RunOptions Run);
+
+/// <summary>
+/// A grid of runs as data: <c>DIR/sweep.json</c>, one entry per (configuration, seed), each a complete run record
+/// with its own folder under <c>DIR/runs/</c>, plus what the aggregate needs (description, metric, the order of
+/// the configurations). Written once by planning; workers only read it and write their own entry folders, so
+/// concurrent workers cannot corrupt one another.
+/// </summary>
+public sealed record SweepPlan
+{
+    public const string FileName = "sweep.json";
+    public const int FormatVersion = 1;
+
+    public int Version { get; init; } = FormatVersion;
+    /// <summary>"copy" or "charlm".</summary>
+    public required string Kind { get; init; }
+    /// <summary>A line describing the set-up, written above the table.</summary>
+    public required string Description { get; init; }
+    /// <summary>"ppl" or "bits".</summary>
+    public required string Metric { get; init; }
+    /// <summary>Configuration names in table order ("K=5", …, "δ=0.1").</summary>
+    public required IReadOnlyList<string> Configurations { get; init; }
+    public required IReadOnlyList<SweepEntry> Entries { get; init; }
+
+    /// <summary>
+    /// The paper's comparison: fixed TBPTT(K, 2K−1) for every K and adaptive δ for every δ, each for every seed,
+    /// all from <paramref name="template"/> (its own truncation and seed are replaced). Every configuration of a
+    /// seed starts from the same initial weights and data.
+    /// </summary>
+    public static SweepPlan Grid(string kind, string description, RunOptions template, IReadOnlyList<int> fixedK,
+        IReadOnlyList<double> deltas, IReadOnlyList<long> seeds)
+    {
+        if (fixedK.Count + deltas.Count == 0) throw new ArgumentException("give at least one --fixed K or --adaptive δ.");
+        if (seeds.Count == 0) throw new ArgumentException("--seeds: give at least one seed.");
+        if (seeds.Distinct().Count() != seeds.Count) throw new ArgumentException("--seeds: a seed appears twice.");
+        if (fixedK.Distinct().Count() != fixedK.Count || deltas.Distinct().Count() != deltas.Count)
+            throw new ArgumentException("a configuration appears twice in --fixed or --adaptive.");
+        var tracked = deltas.ToArray();
+        var configs = new List<(string Name, string Stem, RunOptions Run)>();
+        foreach (int k in fixedK)
+        {
+            if (k < 1) throw new ArgumentOutOfRangeException(nameof(fixedK), k, $"--fixed: K = {k} must be at least 1.");
+            configs.Add(($"K={k}", $"fixed-k{k}", template with
+                { Truncation = new TruncationOptions { K = k, K2 = 2 * k - 1 }, TrackedDeltas = tracked }));
+        }
+        foreach (double d in deltas)
+        {
+            string text = d.ToString(CultureInfo.InvariantCulture);
+            configs.Add(($"δ={text}", $"adaptive-d{text}", template with
+            {
+                Truncation = template.Truncation with { Adaptive = true },
+                Adaptive = template.Adaptive with { Delta = d }, TrackedDeltas = tracked,
+            }));
+        }
+        var entries = new List<SweepEntry>();
+        foreach (var (name, stem, run) in configs)
+            foreach (long seed in seeds)
+            {
+                var r = run with { Training = run.Training with { Seed = seed } };
+                r.Validate();
+                string entry = $"{stem}-seed{seed.ToString(CultureInfo.InvariantCulture)}";
+                entries.Add(new SweepEntry(entries.Count, entry, name, seed, $"runs/{entry}", r));
+            }
+        return new SweepPlan
+        {
+            Kind = kind, Description = description, Metric = template.Metric,
+            Configurations = configs.Select(c => c.Name).ToArray(), Entries = entries,
+        };
+    }
+
+    public string ToJson() => JsonSerializer.Serialize(this, RunOptions.Json);
+
+    /// <summary>The entry's folder on this machine.</summary>
+    public static string EntryDirectory(string sweepDir, SweepEntry e) => Path.Combine(sweepDir, e.Directory);
+
+    /// <summary>Reads and checks <c>DIR/sweep.json</c>; a missing or malformed file is one clear error.</summary>
+    public static SweepPlan Load(string dir)
+    {
+        string path = Path.Combine(dir, FileName);
+        if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: no such folder.");
+        if (!File.Exists(path)) throw new FileNotFoundException($"{dir} is not a sweep: it has no {FileName} (make one with 'tbptt sweep plan').", path);
+        SweepPlan? plan;
+        try { plan = JsonSerializer.Deserialize<SweepPlan>(File.ReadAllText(path), RunOptions.Json); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: not a valid sweep: {e.Message}"); }
+        if (plan is null) throw new InvalidDataException($"{path}: empty.");
+        plan.Check(path);
+        return plan;
+    }
+
+    /// <summary>Rejects a plan a worker must not trust: a wrong version, indices out of order, folders that would
+    /// escape the sweep or collide, configurations the table does not know.</summary>
+    private void Check(string path)
+    {
+        if (Version != FormatVersion) throw new InvalidDataException($"{path}: sweep format version {Version}; this build reads version {FormatVersion}.");
+        if (Kind is not ("copy" or "charlm")) throw new InvalidDataException($"{path}: kind '{Kind}' is not copy or charlm.");
+        if (Metric is not ("ppl" or "bits")) throw new InvalidDataException($"{path}: metric '{Metric}' is not ppl or bits.");
+        if (Entries is null || Configurations is null || Entries.Count == 0) throw new InvalidDataException($"{path}: the sweep has no entries.");
+        var folders = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < Entries.Count; i++)
+        {
+            var e = Entries[i] ?? throw new InvalidDataException($"{path}: entry {i} is empty.");
+            if (e.Index != i) throw new InvalidDataException($"{path}: entry {i} says index {e.Index}.");
+            if (e.Run is null) throw new InvalidDataException($"{path}: entry {i} has no run options.");
+            if (string.IsNullOrEmpty(e.Directory) || Path.IsPathRooted(e.Directory) || e.Directory.Split('/', '\\').Any(p => p is "" or "." or ".."))
+                throw new InvalidDataException($"{path}: entry {i}'s folder '{e.Directory}' must be a plain relative path inside the sweep.");
+            if (!folders.Add(e.Directory)) throw new InvalidDataException($"{path}: entries share the folder '{e.Directory}'.");
+            if (!Configurations.Contains(e.Configuration)) throw new InvalidDataException($"{path}: entry {i}'s configuration '{e.Configuration}' is not listed.");
+        }
+    }
+
+    /// <summary>
+    /// Writes the plan into <paramref name="dir"/>. Planning the same sweep again keeps what has run (so a stopped
+    /// <c>copy</c> continues); a different sweep over entries that have already started is refused.
+    /// </summary>
+    public void Save(string dir)
+    {
+        string path = Path.Combine(dir, FileName);
+        string json = ToJson();
+        if (File.Exists(path))
+        {
+            if (File.ReadAllText(path).TrimEnd() == json) return;
+            if (Directory.Exists(Path.Combine(dir, "runs")) && Directory.EnumerateFileSystemEntries(Path.Combine(dir, "runs")).Any())
+                throw new ArgumentException($"{dir} holds a different sweep whose runs have started; choose another --out or remove it.");
+        }
+        Directory.CreateDirectory(dir);
+        AtomicFile.WriteAllText(path, json + "\n");
+    }
+}

@@ -1,0 +1,192 @@
+using System.CommandLine;
+using System.Globalization;
+using Tbptt.Cli.Commands;
+using Tbptt.LanguageModel.Runs;
+using Tbptt.Probes;
+using Tbptt.Training;
+
+namespace Tbptt.Cli.Binders;
+
+// One binder per concern: it declares the concern's flags, with the defaults shown in --help taken from a record
+// (RunDefaults), and reads them back into that record. Commands compose binders; no command declares a flag that a
+// concern owns.
+
+/// <summary>The model: --cell, --layers, --hidden, --embed, --dropout, --tied, --init.</summary>
+public sealed class ModelBinder(ModelOptions d)
+{
+    private readonly Option<string> _cell = Opt.WithDefault("--cell", "Recurrent cell: lstm, gru or elman.", d.Cell);
+    private readonly Option<int> _layers = Opt.WithDefault("--layers", "Recurrent layers.", d.Layers);
+    private readonly Option<int> _hidden = Opt.WithDefault("--hidden", "Units per layer.", d.Hidden);
+    private readonly Option<int?> _embed = d.Embed is { } e
+        ? Opt.WithDefault<int?>("--embed", "Embedding width.", e)
+        : Opt.Optional<int?>("--embed", "Embedding width (default: the hidden width).");
+    private readonly Option<double> _dropout = Opt.WithDefault("--dropout", "Dropout on embeddings, between layers and before the decoder.", d.Dropout);
+    private readonly Option<bool> _tied = Opt.WithDefault("--tied", "Tie decoder.weight to embedding.weight (needs embed = hidden).", d.Tied);
+    private readonly Option<string> _init = Opt.WithDefault("--init",
+        "Initial weights: pytorch (PyTorch's defaults) or scaled-uniform (the paper's code: U(±√(3/max(rows, cols))), zero biases).", d.Init);
+
+    public void AddTo(Command c) { foreach (var o in new Option[] { _cell, _layers, _hidden, _embed, _dropout, _tied, _init }) c.Options.Add(o); }
+
+    public ModelOptions Read(ParseResult r) => new()
+    {
+        Cell = r.GetValue(_cell)!.ToLowerInvariant(), Layers = r.GetValue(_layers), Hidden = r.GetValue(_hidden),
+        Embed = r.GetValue(_embed), Dropout = Opt.Finite(r.GetValue(_dropout), "--dropout"), Tied = r.GetValue(_tied),
+        Init = r.GetValue(_init)!.ToLowerInvariant(),
+    };
+}
+
+/// <summary>The training: optimizer, step size, clipping, budget, evaluation and the seed.</summary>
+public sealed class TrainingBinder
+{
+    private readonly TrainerOptions _d;
+    private readonly Option<string> _optimizer;
+    private readonly Option<double?> _lr;
+    private readonly Option<double> _weightDecay, _clip;
+    private readonly Option<string> _clipOn;
+    private readonly Option<int?> _epochs;
+    private readonly Option<double?> _minutes, _compute;
+    private readonly Option<int> _evals;
+    private readonly Option<long> _seed;
+    private readonly bool _lrByOptimizer;
+
+    /// <param name="lrByOptimizer">--lr defaults to the optimizer's own step (<see cref="RunDefaults.LearningRate"/>).</param>
+    /// <param name="seed">Declare --seed (single runs; grids take --seeds).</param>
+    public TrainingBinder(TrainerOptions d, bool lrByOptimizer, bool seed)
+    {
+        _d = d;
+        _lrByOptimizer = lrByOptimizer;
+        _optimizer = Opt.WithDefault("--optimizer", "sgd or adam.", d.Optimizer);
+        _lr = lrByOptimizer
+            ? Opt.Optional<double?>("--lr", Invariant($"Step size (default: {RunDefaults.LearningRate("adam")} for adam, {RunDefaults.LearningRate("sgd")} for sgd)."))
+            : Opt.WithDefault<double?>("--lr", "Step size (before the √K scaling of SGD runs).", d.LearningRate);
+        _weightDecay = Opt.WithDefault("--weight-decay", "L2 weight decay.", d.WeightDecay);
+        _clip = Opt.WithDefault("--clip", "Global gradient-norm clip (0: off).", d.Clip);
+        _clipOn = Opt.WithDefault("--clip-on", "What --clip bounds: sum (the window's summed loss: clip/K on the per-step mean, as the paper's code) or mean.",
+            d.ClipSummedLoss ? "sum" : "mean");
+        _epochs = d.Epochs == RunDefaults.UnlimitedEpochs
+            ? Opt.Optional<int?>("--epochs", "Passes over the training data (default: until the budget is spent).")
+            : Opt.WithDefault<int?>("--epochs", "Passes over the training data (with --minutes or --compute and no --epochs: until that budget is spent).", d.Epochs);
+        _minutes = Opt.Optional<double?>("--minutes", "Wall-time budget of a run, in minutes.");
+        _minutes.Aliases.Add("--minutes-per-run");
+        _compute = d.ComputeBudget is { } budget
+            ? Opt.WithDefault<double?>("--compute", "Budget of a run in millions of tokens of compute (forward + backward steps × batch, probes included).", budget / 1e6)
+            : Opt.Optional<double?>("--compute", "Budget of a run in millions of tokens of compute (forward + backward steps × batch, probes included).");
+        _compute.Aliases.Add("--compute-per-run");
+        _evals = Opt.WithDefault("--evals-per-epoch", "Validation rounds per epoch (an adaptive run re-estimates K at each).", d.EvaluationsPerEpoch);
+        _seed = seed ? Opt.WithDefault("--seed", "Seed of the weights, data, dropout and probes.", d.Seed) : null!;
+    }
+
+    public void AddTo(Command c)
+    {
+        foreach (var o in new Option[] { _optimizer, _lr, _weightDecay, _clip, _clipOn, _epochs, _minutes, _compute, _evals }) c.Options.Add(o);
+        if (_seed is not null) c.Options.Add(_seed);
+    }
+
+    public TrainerOptions Read(ParseResult r)
+    {
+        string optimizer = r.GetValue(_optimizer)!.ToLowerInvariant();
+        double? minutes = r.GetValue(_minutes), compute = r.GetValue(_compute);
+        if (minutes is { } m && !(m > 0 && m <= 1e7)) throw new UserInputException(Invariant($"--minutes: {m} is not a number of minutes in (0, 10000000]."));
+        if (compute is { } c && !(c > 0 && c <= 1e12)) throw new UserInputException(Invariant($"--compute: {c} is not a number of millions of tokens in (0, 1e12]."));
+        bool computeGiven = r.GetResult(_compute) is { Implicit: false };
+        // A time budget replaces a default compute budget (not one given as well).
+        if (minutes is not null && !computeGiven) compute = null;
+        // A run bounded by time or compute and not by epochs runs until its budget is spent.
+        int epochs = r.GetValue(_epochs) ?? (minutes is not null || computeGiven ? RunDefaults.UnlimitedEpochs : _d.Epochs);
+        var o = _d with
+        {
+            Optimizer = optimizer,
+            LearningRate = Opt.Finite(r.GetValue(_lr) ?? (_lrByOptimizer ? RunDefaults.LearningRate(optimizer) : _d.LearningRate), "--lr"),
+            WeightDecay = Opt.Finite(r.GetValue(_weightDecay), "--weight-decay"),
+            Clip = Opt.Finite(r.GetValue(_clip), "--clip"),
+            ClipSummedLoss = r.GetValue(_clipOn)!.ToLowerInvariant() switch
+            {
+                "sum" => true, "mean" => false,
+                var x => throw new UserInputException($"--clip-on: '{x}' is not one of sum, mean."),
+            },
+            Epochs = epochs,
+            TimeLimit = minutes is { } t ? TimeSpan.FromMinutes(t) : null,
+            ComputeBudget = compute is { } cb ? (long)(cb * 1e6) : null,
+            EvaluationsPerEpoch = r.GetValue(_evals),
+            Seed = _seed is null ? _d.Seed : r.GetValue(_seed),
+        };
+        o.Validate();
+        return o;
+    }
+
+    private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>A single run's truncation: --k, --k2, --adaptive.</summary>
+public sealed class TruncationBinder(TruncationOptions d)
+{
+    private readonly Option<int> _k = Opt.WithDefault("--k", "Fixed truncation k1.", d.K);
+    private readonly Option<int?> _k2 = Opt.Optional<int?>("--k2", "Fixed k2 (default k1: the chunked form).");
+    private readonly Option<bool> _adaptive = Opt.WithDefault("--adaptive", "Choose K adaptively from the tolerated bias --delta.", d.Adaptive);
+
+    public void AddTo(Command c) { c.Options.Add(_k); c.Options.Add(_k2); c.Options.Add(_adaptive); }
+
+    public TruncationOptions Read(ParseResult r) => new() { K = r.GetValue(_k), K2 = r.GetValue(_k2) ?? d.K2, Adaptive = r.GetValue(_adaptive) };
+}
+
+/// <summary>Algorithm 1: --delta (single runs), --k0, --kmin, --kmax, --probes, and the estimator's fit.</summary>
+public sealed class AdaptiveBinder
+{
+    private readonly AdaptiveOptions _d;
+    private readonly Option<double>? _delta;
+    private readonly Option<int> _k0, _kmin, _kmax, _probes;
+    private readonly EstimatorOptions _estimator;
+
+    /// <param name="delta">Declare --delta (a single run; a grid's δ values come from --adaptive).</param>
+    public AdaptiveBinder(AdaptiveOptions d, bool delta)
+    {
+        _d = d;
+        _delta = delta ? Opt.WithDefault("--delta", "δ: the relative gradient bias tolerated (with --adaptive).", d.Delta) : null;
+        _k0 = Opt.WithDefault("--k0", "Adaptive runs' first K.", d.K0);
+        _kmin = Opt.WithDefault("--kmin", "Smallest adaptive K.", d.KMin);
+        _kmax = Opt.WithDefault("--kmax", "Largest adaptive K.", d.KMax);
+        _probes = Opt.WithDefault("--probes", "Probes per re-estimate P.", d.Probes);
+        _estimator = new EstimatorOptions(d.Estimator);
+    }
+
+    public void AddTo(Command c)
+    {
+        if (_delta is not null) c.Options.Add(_delta);
+        foreach (var o in new Option[] { _k0, _kmin, _kmax, _probes }) c.Options.Add(o);
+        _estimator.AddFitTo(c);
+    }
+
+    /// <param name="optimizer">SGD runs scale the step by √K (the paper's); Adam runs do not.</param>
+    public AdaptiveOptions Read(ParseResult r, string optimizer)
+    {
+        var o = _d with
+        {
+            Delta = _delta is null ? _d.Delta : Opt.Finite(r.GetValue(_delta), "--delta"),
+            K0 = r.GetValue(_k0), KMin = r.GetValue(_kmin), KMax = r.GetValue(_kmax), Probes = r.GetValue(_probes),
+            ScaleBySqrtK = optimizer == "sgd",
+            Estimator = _estimator.ReadFit(r),
+        };
+        o.Validate();
+        return o;
+    }
+}
+
+/// <summary>The probe: --window, --burnin, --samples.</summary>
+public sealed class ProbeBinder(ProbeOptions d)
+{
+    private readonly Option<int> _window = Opt.WithDefault("--window", "Probe window W: lags recorded.", d.Window);
+    private readonly Option<int?> _burnIn = d.BurnIn is { } b
+        ? Opt.WithDefault<int?>("--burnin", "Probe burn-in: forward-only steps before the window.", b)
+        : Opt.Optional<int?>("--burnin", "Probe burn-in: forward-only steps before the window (default W/10).");
+    private readonly Option<int> _samples = Opt.WithDefault("--samples", "Probe samples S.", d.Samples);
+
+    public void AddTo(Command c) { c.Options.Add(_window); c.Options.Add(_burnIn); c.Options.Add(_samples); }
+
+    public ProbeOptions Read(ParseResult r)
+    {
+        var o = d with { Window = r.GetValue(_window), BurnIn = r.GetValue(_burnIn), Samples = r.GetValue(_samples) };
+        if (o.Samples > 100_000) throw new UserInputException($"--samples: {o.Samples} is more than the 100000 probe samples allowed.");
+        o.Validate();
+        return o;
+    }
+}

@@ -1,0 +1,63 @@
+using System.CommandLine;
+using Tbptt.LanguageModel.Runs;
+
+namespace Tbptt.Cli.Binders;
+
+/// <summary>The copy task's data: --m, --mmin, --batch, --train-steps, --eval-steps.</summary>
+public sealed class CopyDataBinder(CopyDataOptions d)
+{
+    private readonly Option<int> _m = Opt.WithDefault("--m", "Segment length m (marker + m−1 payload symbols).", d.M);
+    private readonly Option<int?> _mMin = Opt.Optional<int?>("--mmin", "Smallest segment length: m is drawn from [mmin, m] per segment (default: fixed m).");
+    private readonly Option<int> _batch = Opt.WithDefault("--batch", "Batch columns B.", d.Batch);
+    private readonly Option<int> _trainSteps = Opt.WithDefault("--train-steps", "Training steps per column.", d.TrainSteps);
+    private readonly Option<int> _evalSteps = Opt.WithDefault("--eval-steps", "Validation and test steps per column.", d.EvalSteps);
+
+    public void AddTo(Command c) { foreach (var o in new Option[] { _m, _mMin, _batch, _trainSteps, _evalSteps }) c.Options.Add(o); }
+
+    public CopyDataOptions Read(ParseResult r)
+    {
+        var o = new CopyDataOptions
+        {
+            M = r.GetValue(_m), MMin = r.GetValue(_mMin), Batch = r.GetValue(_batch),
+            TrainSteps = r.GetValue(_trainSteps), EvalSteps = r.GetValue(_evalSteps),
+        };
+        o.Validate();
+        return o;
+    }
+}
+
+/// <summary>A corpus: --corpus, --batch, --eval-batch.</summary>
+public sealed class CorpusBinder(CorpusOptions d)
+{
+    private readonly Option<string> _corpus = Opt.Required<string>("--corpus", "A UTF-8 text file (split 90/5/5) or a folder with train.txt, valid.txt, test.txt.");
+    private readonly Option<int> _batch = Opt.WithDefault("--batch", "Batch columns B.", d.Batch);
+    private readonly Option<int> _evalBatch = Opt.WithDefault("--eval-batch", "Columns of the validation and test streams.", d.EvalBatch);
+
+    public void AddTo(Command c) { c.Options.Add(_corpus); c.Options.Add(_batch); c.Options.Add(_evalBatch); }
+
+    public CorpusOptions Read(ParseResult r)
+    {
+        var o = new CorpusOptions { Path = Path.GetFullPath(r.GetValue(_corpus)!), Batch = r.GetValue(_batch), EvalBatch = r.GetValue(_evalBatch) };
+        o.Validate();
+        return o;
+    }
+}
+
+/// <summary>A comparison's grid: --fixed, --adaptive, --seeds.</summary>
+public sealed class GridBinder(string fixedK, string deltas, string seeds)
+{
+    private readonly Option<string> _fixed = Opt.WithDefault("--fixed", "Fixed truncation lengths K, comma-separated (runs TBPTT(K, 2K−1)).", fixedK);
+    private readonly Option<string> _adaptive = Opt.WithDefault("--adaptive", "Tolerated relative biases δ for adaptive runs, comma-separated.", deltas);
+    private readonly Option<string> _seeds = Opt.WithDefault("--seeds", "Seeds (initial weights and generated data), comma-separated.", seeds);
+
+    public void AddTo(Command c) { c.Options.Add(_fixed); c.Options.Add(_adaptive); c.Options.Add(_seeds); }
+
+    public (int[] Fixed, double[] Deltas, long[] Seeds) Read(ParseResult r)
+    {
+        var deltas = Opt.ParseDoubles(r.GetValue(_adaptive)!, "--adaptive");
+        foreach (double d in deltas)
+            if (!(d > 0 && double.IsFinite(d))) throw new UserInputException($"--adaptive: δ = {d.ToString(System.Globalization.CultureInfo.InvariantCulture)} must be finite and > 0.");
+        return (Opt.ParseInts(r.GetValue(_fixed)!, "--fixed"), deltas,
+            Opt.ParseInts(r.GetValue(_seeds)!, "--seeds").Select(s => (long)s).ToArray());
+    }
+}

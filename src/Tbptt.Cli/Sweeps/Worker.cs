@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Runtime.InteropServices;
+
+namespace Tbptt.Cli.Sweeps;
+
+/// <summary>How this tool starts itself as a worker process: the same binary, whether run as an app host or through dotnet.</summary>
+public static class SelfCommand
+{
+    /// <summary>The executable and leading arguments that run this tool (e.g. <c>dotnet /path/tbptt.dll</c>).</summary>
+    public static IReadOnlyList<string> Prefix()
+    {
+        string process = Environment.ProcessPath ?? "dotnet";
+        string entry = Assembly.GetEntryAssembly()?.Location ?? "";
+        // Under `dotnet tbptt.dll` (and `dotnet run`, and the test host) the process is the dotnet host: pass the dll.
+        return Path.GetFileNameWithoutExtension(process) == "dotnet" || !string.IsNullOrEmpty(entry) && !IsAppHostFor(process, entry)
+            ? [process, entry] : [process];
+    }
+
+    private static bool IsAppHostFor(string process, string entry) =>
+        Path.GetFileNameWithoutExtension(process) == Path.GetFileNameWithoutExtension(entry);
+
+    public static ProcessStartInfo StartInfo(IEnumerable<string> args)
+    {
+        var prefix = Prefix();
+        var psi = new ProcessStartInfo(prefix[0]) { UseShellExecute = false };
+        foreach (var a in prefix.Skip(1).Concat(args)) psi.ArgumentList.Add(a);
+        return psi;
+    }
+
+    /// <summary>The command as one shell line (for a batch script), every word single-quoted.</summary>
+    public static string ShellLine(IEnumerable<string> args) => string.Join(' ', Prefix().Concat(args).Select(ShellQuote));
+
+    public static string ShellQuote(string s) => s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || "/._-=:,+@%".Contains(c))
+        ? s : "'" + s.Replace("'", "'\\''") + "'";
+}
+
+/// <summary>Asks a process to stop cleanly (SIGTERM on Unix: a worker checkpoints and exits; elsewhere a kill).</summary>
+public static class Signals
+{
+    private const int SigTerm = 15;
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
+    public static void Terminate(Process p)
+    {
+        try
+        {
+            if (p.HasExited) return;
+            if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()) Kill(p.Id, SigTerm);
+            else p.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException) { } // exited meanwhile
+    }
+}
