@@ -5,7 +5,7 @@ namespace Tbptt.Tests;
 /// <summary>charlm from the command line: a tiny run, eval, sample, and one clear line for every bad input.</summary>
 public class CharLmCommandTests
 {
-    private static string Corpus(string dir)
+    internal static string Corpus(string dir)
     {
         var rng = new Random(2);
         var words = new[] { "to be ", "or not ", "that is ", "the question\n" };
@@ -15,7 +15,7 @@ public class CharLmCommandTests
         return path;
     }
 
-    private static readonly string[] TinyModel = ["--layers", "1", "--hidden", "16", "--embed", "8", "--batch", "4", "--k", "10", "--evals-per-epoch", "1"];
+    internal static readonly string[] TinyModel = ["--layers", "1", "--hidden", "16", "--embed", "8", "--batch", "4", "--k", "10", "--evals-per-epoch", "1"];
 
     [Fact]
     public void TrainEvalAndSampleFromTheCommandLine()

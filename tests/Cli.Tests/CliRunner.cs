@@ -10,12 +10,19 @@ internal static class CliRunner
         public string[] ErrLines => Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
     }
 
-    public static Result Run(params string[] args)
+    public static Result Run(params string[] args) => RunWith(null, args);
+
+    /// <summary>Runs with PATH set to <paramref name="path"/> (e.g. to hide sbatch).</summary>
+    public static Result RunWithPath(string path, params string[] args) => RunWith(new() { ["PATH"] = path }, args);
+
+    /// <summary>Runs with extra environment variables.</summary>
+    public static Result RunWith(Dictionary<string, string>? environment, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "tbptt.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["TBPTT_DEBUG"] = "0";
+        foreach (var (k, v) in environment ?? []) psi.Environment[k] = v;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         string err = p.StandardError.ReadToEnd();

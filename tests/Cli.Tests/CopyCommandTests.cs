@@ -24,12 +24,12 @@ public class CopyCommandTests
         Assert.Contains("clip 1 on the window's summed loss", table);
         Assert.Contains("pytorch init", table);
         Assert.Contains("exact C_K", table);
-        Assert.True(File.Exists(Path.Combine(dir, "runs", "adaptive-d0.5-seed1.csv")));
+        Assert.True(File.Exists(Path.Combine(dir, "runs", "adaptive-d0.5-seed1", "metrics.csv")));
     }
 
     /// <summary>A run's metrics without the wall-time column (the only one that may differ between equal runs).</summary>
     private static string Rows(string dir, string run = "fixed-k3-seed1") =>
-        string.Join('\n', File.ReadAllLines(Path.Combine(dir, "runs", run + ".csv"))
+        string.Join('\n', File.ReadAllLines(Path.Combine(dir, "runs", run, "metrics.csv"))
             .Select(l => string.Join(',', l.Split(',').Where((_, i) => i != 5))));
 
     private static string RunFixed(params string[] extra)
@@ -84,7 +84,7 @@ public class CopyCommandTests
         AssertOneLineError(Run([.. Tiny, "--out", dir, "--mmin", "9"]), "mMin must lie in [2, m = 4]");
         var tau = Run([.. Tiny, "--out", dir, "--fixed", "3", "--adaptive", "", "--tau", "12"]);
         AssertOneLineError(tau, "τ must lie in [0, W−1] = [0, 11]");
-        Assert.False(File.Exists(Path.Combine(dir, "runs", "fixed-k3-seed1.csv"))); // rejected before any training
+        Assert.False(Directory.Exists(Path.Combine(dir, "runs"))); // rejected before any training
     }
 
     [Fact]

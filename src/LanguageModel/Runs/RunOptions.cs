@@ -60,8 +60,10 @@ public sealed record RunOptions
         Training.Validate();
         Truncation.Validate();
         Adaptive.Validate();
-        if (Truncation.Adaptive || Training.MaxProbeShare is not null) Probe.Validate();
-        if (Truncation.Adaptive) Adaptive.Estimator.Validate(Probe.Window); // a bad τ must not cost a run
+        // Every run measures the φ profile and δ̂(K) at its end, so the probe and estimator settings must hold
+        // for fixed runs too; and a bad τ must not cost a run.
+        Probe.Validate();
+        Adaptive.Estimator.Validate(Probe.Window);
         foreach (double d in TrackedDeltas)
             if (!(d > 0 && double.IsFinite(d))) throw new ArgumentOutOfRangeException(nameof(TrackedDeltas), d, "tracked δ values must be finite and > 0.");
     }
@@ -116,7 +118,7 @@ public sealed record ModelOptions
     public InitScheme InitScheme => Init.ToLowerInvariant() switch
     {
         "pytorch" => InitScheme.PyTorch, "scaled-uniform" => InitScheme.ScaledUniform,
-        _ => throw new ArgumentException($"--init: '{Init}' is not one of pytorch, scaled-uniform."),
+        _ => throw new ArgumentException($"--init: '{Init}' is not one of scaled-uniform, pytorch."),
     };
 
     /// <summary>The engine's configuration for a vocabulary of <paramref name="vocabulary"/> tokens.</summary>

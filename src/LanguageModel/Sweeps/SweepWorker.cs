@@ -67,9 +67,17 @@ public static class SweepWorker
         }
         catch (Exception e)
         {
-            Status(EntryState.Failed, OneLine(e.Message), 0).Save(dir);
+            Status(EntryState.Failed, OneLine(Describe(e)), 0).Save(dir);
             throw;
         }
+    }
+
+    /// <summary>The message without .NET's " (Parameter 'x') Actual value was …" decoration.</summary>
+    private static string Describe(Exception e)
+    {
+        string m = e.Message;
+        int cut = e is ArgumentException ? m.IndexOf(" (Parameter '", StringComparison.Ordinal) : -1;
+        return cut >= 0 ? m[..cut] : m;
     }
 
     private static string OneLine(string s) => string.Join(' ', s.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)).Trim();

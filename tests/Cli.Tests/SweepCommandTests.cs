@@ -1,0 +1,192 @@
+using System.Text.Json;
+using static Tbptt.Tests.CliRunner;
+
+namespace Tbptt.Tests;
+
+/// <summary><c>tbptt sweep</c> and <c>tbptt run</c> from the command line: plan, run, local pool, status, aggregate, Slurm script.</summary>
+public class SweepCommandTests
+{
+    /// <summary>A tiny copy sweep: 2 configurations × 2 seeds.</summary>
+    internal static readonly string[] Tiny =
+    [
+        "--m", "4", "--epochs", "2", "--batch", "4", "--train-steps", "160", "--eval-steps", "40", "--hidden", "8",
+        "--window", "12", "--burnin", "2", "--samples", "4", "--probes", "1", "--k0", "6", "--kmax", "12",
+        "--fixed", "3", "--adaptive", "0.5", "--seeds", "1,2",
+    ];
+
+    private static string Plan(params string[] extra)
+    {
+        string dir = Path.Combine(TempDir(), "sweep");
+        var r = Run(["sweep", "plan", "copy", .. Tiny, .. extra, "--out", dir]);
+        Assert.True(r.ExitCode == 0, r.Err);
+        Assert.Contains("planned 4 entries", r.Out);
+        return dir;
+    }
+
+    private static JsonElement Status(string dir)
+    {
+        var r = Run("sweep", "status", dir, "--json");
+        Assert.True(r.ExitCode == 0, r.Err);
+        return JsonDocument.Parse(r.Out).RootElement;
+    }
+
+    private static string[] States(string dir) =>
+        Status(dir).GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("state").GetString()!).ToArray();
+
+    [Fact]
+    public void PlanRunLocalAndAggregateGiveExactlyWhatCopyGives()
+    {
+        string dir = Plan();
+        using (var plan = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "sweep.json"))))
+        {
+            var entries = plan.RootElement.GetProperty("entries");
+            Assert.Equal(4, entries.GetArrayLength());
+            Assert.Equal("runs/fixed-k3-seed1", entries[0].GetProperty("directory").GetString());
+            Assert.Equal(2, entries[1].GetProperty("run").GetProperty("training").GetProperty("seed").GetInt64());
+        }
+        Assert.Equal(["pending", "pending", "pending", "pending"], States(dir));
+
+        var one = Run("sweep", "run", dir, "--index", "2");
+        Assert.True(one.ExitCode == 0, one.Err);
+        Assert.Equal(["pending", "pending", "done", "pending"], States(dir));
+        var again = Run("sweep", "run", dir, "--index", "2");
+        Assert.Equal(0, again.ExitCode);
+        Assert.Contains("done already", again.Out);
+
+        var partial = Run("sweep", "aggregate", dir);
+        Assert.Equal(1, partial.ExitCode); // not every entry is in the table yet
+        Assert.Contains("missing 3 of 4: fixed-k3-seed1 (pending)", partial.Out);
+
+        var local = Run("sweep", "local", dir, "--jobs", "2");
+        Assert.True(local.ExitCode == 0, local.Err + local.Out);
+        Assert.Contains("1 done, 3 to run", local.Out);
+        Assert.Equal(["done", "done", "done", "done"], States(dir));
+        var aggregate = Run("sweep", "aggregate", dir);
+        Assert.True(aggregate.ExitCode == 0, aggregate.Err);
+
+        // copy with the same flags is plan + local + aggregate: the same table and summary, number for number.
+        string copyDir = Path.Combine(TempDir(), "copy");
+        var copy = Run(["copy", .. Tiny, "--out", copyDir, "--jobs", "1"]);
+        Assert.True(copy.ExitCode == 0, copy.Err);
+        Assert.Equal(File.ReadAllText(Path.Combine(dir, "table.md")), File.ReadAllText(Path.Combine(copyDir, "table.md")));
+        Assert.Equal(File.ReadAllText(Path.Combine(dir, "summary.json")), File.ReadAllText(Path.Combine(copyDir, "summary.json")));
+        // Rerunning copy on a finished folder runs nothing and prints the same table.
+        var rerun = Run(["copy", .. Tiny, "--out", copyDir]);
+        Assert.True(rerun.ExitCode == 0, rerun.Err);
+        Assert.Contains("4 done, 0 to run", rerun.Out);
+    }
+
+    [Fact]
+    public void AFailedEntryDoesNotStopTheOthersAndIsReported()
+    {
+        string dir = Plan();
+        // Damage one entry's checkpoint: its worker fails with a clear line, the other three finish.
+        string entry = Path.Combine(dir, "runs", "fixed-k3-seed2");
+        Directory.CreateDirectory(entry);
+        File.WriteAllText(Path.Combine(entry, "checkpoint.safetensors"), "not a checkpoint");
+        var local = Run("sweep", "local", dir, "--jobs", "2");
+        Assert.Equal(1, local.ExitCode);
+        Assert.Contains("failed: fixed-k3-seed2: failed:", local.Out);
+        Assert.Equal(["done", "failed", "done", "done"], States(dir));
+        var status = Run("sweep", "status", dir);
+        Assert.Matches(@"fixed-k3-seed2\s+failed\s+\S", status.Out);
+        Assert.Contains("3 done, 1 failed", status.Out);
+        // Once the damage is gone, a rerun picks up only that entry.
+        File.Delete(Path.Combine(entry, "checkpoint.safetensors"));
+        var rerun = Run("sweep", "local", dir);
+        Assert.True(rerun.ExitCode == 0, rerun.Out);
+        Assert.Contains("3 done, 1 to run", rerun.Out);
+    }
+
+    [Fact]
+    public void TheSlurmScriptIsAJobArrayOverTheUnfinishedEntries()
+    {
+        string dir = Plan();
+        Assert.Equal(0, Run("sweep", "run", dir, "--index", "1").ExitCode);
+        var r = Run("sweep", "slurm", dir, "--dry-run", "--partition", "short", "--time", "0:30:00", "--cpus-per-task", "2",
+            "--mem", "1G", "--max-parallel", "3");
+        Assert.True(r.ExitCode == 0, r.Err);
+        string script = File.ReadAllText(Path.Combine(dir, "submit.sbatch"));
+        Assert.Contains("#SBATCH --array=0,2-3%3", script);
+        Assert.Contains("#SBATCH --cpus-per-task=2", script);
+        Assert.Contains("#SBATCH --mem=1G", script);
+        Assert.Contains("#SBATCH --time=0:30:00", script);
+        Assert.Contains("#SBATCH --partition=short", script);
+        Assert.Contains("#SBATCH --requeue", script);
+        Assert.Contains($"#SBATCH --output={Path.GetFullPath(dir)}/logs/%A_%a.log", script);
+        Assert.Contains("TBPTT_THREADS=\"$threads\"", script);
+        Assert.Contains($"sweep run {Path.GetFullPath(dir)} --index \"$SLURM_ARRAY_TASK_ID\"", script);
+        Assert.Contains("sbatch", r.Out);
+    }
+
+    [Fact]
+    public void BadInputGetsOneClearLine()
+    {
+        string dir = Plan(), empty = TempDir();
+        AssertOneLineError(Run("sweep", "run", Path.Combine(empty, "nope"), "--index", "0"), "no such folder");
+        AssertOneLineError(Run("sweep", "status", empty), "is not a sweep");
+        AssertOneLineError(Run("sweep", "run", dir, "--index", "4"), "--index 4 is out of range: the sweep has entries 0..3");
+        AssertOneLineError(Run("sweep", "local", dir, "--jobs", "0"), "--jobs: 0 must be at least 1");
+        AssertOneLineError(Run("sweep", "slurm", dir, "--mem", "1G; rm -rf /", "--dry-run"), "--mem");
+        string broken = Path.Combine(TempDir(), "broken");
+        Directory.CreateDirectory(broken);
+        File.WriteAllText(Path.Combine(broken, "sweep.json"), "{\"version\": 1, \"kind\": ");
+        AssertOneLineError(Run("sweep", "aggregate", broken), "not a valid sweep");
+        File.WriteAllText(Path.Combine(broken, "sweep.json"), File.ReadAllText(Path.Combine(dir, "sweep.json")).Replace("runs/fixed-k3-seed1", "../escape"));
+        AssertOneLineError(Run("sweep", "local", broken), "must be a plain relative path inside the sweep");
+        // Without sbatch on PATH the submission fails with one line (the script is still written).
+        var noSlurm = RunWithPath("/nonexistent", "sweep", "slurm", dir);
+        AssertOneLineError(noSlurm, "sbatch is not installed");
+        AssertOneLineError(Run(["sweep", "plan", "copy", .. Tiny[..^2], "--seeds", "1,1", "--out", Path.Combine(empty, "s")]), "a seed appears twice");
+        AssertOneLineError(Run(["sweep", "plan", "copy", .. Tiny, "--lr", "NaN", "--out", Path.Combine(empty, "s")]), "--lr: NaN is not a finite number");
+        AssertOneLineError(Run(["sweep", "plan", "copy", .. Tiny, "--minutes", "1e300", "--out", Path.Combine(empty, "s")]), "--minutes");
+        // A different plan may replace one that has not started, never one whose runs have.
+        Assert.Equal(0, Run("sweep", "run", dir, "--index", "0").ExitCode);
+        AssertOneLineError(Run(["sweep", "plan", "copy", .. Tiny, "--lr", "0.5", "--out", dir]), "holds a different sweep");
+    }
+
+    [Fact]
+    public void RunConfigTrainsFromTheFileAloneBitForBit()
+    {
+        string dir = TempDir(), corpus = CharLmCommandTests.Corpus(dir), first = Path.Combine(dir, "first"), second = Path.Combine(dir, "second");
+        var train = Run(["charlm", "train", "--corpus", corpus, "--out", first, .. CharLmCommandTests.TinyModel, "--adaptive", "--delta", "0.5",
+            "--window", "20", "--samples", "4", "--kmin", "2", "--kmax", "20", "--k0", "5", "--epochs", "2"]);
+        Assert.True(train.ExitCode == 0, train.Err);
+        using (var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(first, "run.json"))))
+        {
+            var run = json.RootElement;
+            Assert.Equal(Path.GetFullPath(corpus), run.GetProperty("corpus").GetProperty("path").GetString());
+            Assert.Equal(16, run.GetProperty("model").GetProperty("hidden").GetInt32());
+            Assert.True(run.GetProperty("truncation").GetProperty("adaptive").GetBoolean());
+            Assert.Equal(0.5, run.GetProperty("adaptive").GetProperty("delta").GetDouble());
+            Assert.Equal("approximate", run.GetProperty("adaptive").GetProperty("estimator").GetProperty("cumulative").GetString());
+        }
+        var again = Run("run", "--config", Path.Combine(first, "run.json"), "--out", second);
+        Assert.True(again.ExitCode == 0, again.Err);
+        static string Rows(string d) => string.Join('\n', File.ReadAllLines(Path.Combine(d, "metrics.csv"))
+            .Select(l => string.Join(',', l.Split(',').Where((_, i) => i != 5)))); // all but wall time
+        Assert.Equal(Rows(first), Rows(second));
+        Assert.Equal(File.ReadAllText(Path.Combine(first, "run.json")), File.ReadAllText(Path.Combine(second, "run.json")));
+
+        string bad = Path.Combine(dir, "bad.json");
+        File.WriteAllText(bad, File.ReadAllText(Path.Combine(first, "run.json")).Replace("\"hidden\"", "\"hiden\""));
+        AssertOneLineError(Run("run", "--config", bad, "--out", Path.Combine(dir, "x")), "not valid run options");
+        AssertOneLineError(Run("run", "--config", Path.Combine(dir, "missing.json"), "--out", Path.Combine(dir, "x")), "missing.json");
+    }
+
+    [Fact]
+    public void HelpShowsEachConcernsDefaultsFromItsRecord()
+    {
+        var train = Run("charlm", "train", "--help");
+        Assert.Contains("[default: 512]", train.Out); // --hidden of the character model
+        Assert.Contains("--eval-batch", train.Out);
+        var copy = Run("copy", "--help");
+        Assert.Contains("[default: 50]", copy.Out); // --hidden of the copy task
+        Assert.Contains("--jobs", copy.Out);
+        var plan = Run("sweep", "plan", "charlm", "--help");
+        Assert.Contains("--compute", plan.Out);
+        Assert.Contains("[default: 20]", plan.Out);
+        foreach (var sub in new[] { "run", "local", "slurm", "status", "aggregate" })
+            Assert.Equal(0, Run("sweep", sub, "--help").ExitCode);
+    }
+}
