@@ -14,10 +14,12 @@ public sealed record RunData(TokenStream Train, TokenStream Valid, TokenStream? 
         if (o.Copy is { } c)
         {
             var task = new CopyTask(c.M, c.MMin);
-            var s = task.GenerateSplits((int)o.Training.Seed, c.Batch, c.TrainSteps, c.EvalSteps);
+            var s = c.Data is { } files ? CopyDataFiles.Load(files, c.Batch, c.TrainSteps, c.EvalSteps)
+                : task.GenerateSplits((int)o.Training.Seed, c.Batch, c.TrainSteps, c.EvalSteps);
             return new RunData(new TokenStream(s.Train.Inputs, s.Train.Targets, s.Train.Batch),
                 new TokenStream(s.Valid.Inputs, s.Valid.Targets, s.Valid.Batch),
-                new TokenStream(s.Test.Inputs, s.Test.Targets, s.Test.Batch), CopyTask.Symbols, null, task.Describe(s));
+                new TokenStream(s.Test.Inputs, s.Test.Targets, s.Test.Batch), CopyTask.Symbols, null,
+                (c.Data is null ? "" : $"data from {c.Data}: ") + task.Describe(s));
         }
         var p = o.Corpus!;
         var corpus = Corpus.Load(p.Path, vocabulary: symbols is null ? null : Text.Vocabulary.FromSymbols(symbols));

@@ -73,7 +73,7 @@ public static class RunDefaults
         string m = task.VariableLength ? $"[{task.MMin}, {task.M}]" : task.M.ToString(CultureInfo.InvariantCulture);
         string budget = t.ComputeBudget is { } b ? $"{b / 1e6} M tokens of compute" : $"{t.Epochs} epochs";
         return string.Create(CultureInfo.InvariantCulture,
-            $"Copy task, m = {m}: LSTM {o.Model.Layers}×{o.Model.Hidden}, batch {c.Batch}, {c.TrainSteps} train / {c.EvalSteps} eval steps per column, {budget}, {t.Optimizer.ToUpperInvariant()} lr {t.LearningRate}{(o.Adaptive.ScaleBySqrtK ? "·√K" : "")}, clip {t.Clip} on the window's {(t.ClipSummedLoss ? "summed" : "mean")} loss, {o.Model.Init.ToLowerInvariant()} init; adaptive: K0 {o.Adaptive.K0}, W {o.Probe.Window}, P {o.Adaptive.Probes}, S {o.Probe.Samples}, {(o.Adaptive.Estimator.Cumulative == CumulativeNorm.Exact ? "exact" : "approximate")} C_K; timing-only reference PPL {task.ReferencePerplexity:F3}.");
+            $"Copy task, m = {m}{(c.Data is null ? "" : $" (data: {Path.GetFileName(c.Data)} files)")}: LSTM {o.Model.Layers}×{o.Model.Hidden}, batch {c.Batch}, {c.TrainSteps} train / {c.EvalSteps} eval steps per column, {budget}, {t.Optimizer.ToUpperInvariant()} lr {t.LearningRate}{(o.Adaptive.ScaleBySqrtK ? "·√K" : "")}, clip {t.Clip} on the window's {(t.ClipSummedLoss ? "summed" : "mean")} loss, {o.Model.Init.ToLowerInvariant()} init; adaptive: K0 {o.Adaptive.K0}, W {o.Probe.Window}, P {o.Adaptive.Probes}, S {o.Probe.Samples}, {(o.Adaptive.Estimator.Cumulative == CumulativeNorm.Exact ? "exact" : "approximate")} C_K; timing-only reference PPL {task.ReferencePerplexity:F3}.");
     }
 
     /// <summary>The line above a character-model comparison's table.</summary>

@@ -153,9 +153,12 @@ public sealed record TruncationOptions
     }
 }
 
-/// <summary>The copy task's data: generated from the run's seed.</summary>
+/// <summary>The copy task's data: generated from the run's seed, or read from a folder (the paper's own files).</summary>
 public sealed record CopyDataOptions
 {
+    /// <summary>A folder of copy data files (<see cref="Synthetic.CopyDataFiles"/>); null generates the data from the
+    /// seed. With files, the seed varies only the initial weights, and m, mmin describe the files.</summary>
+    public string? Data { get; init; }
     /// <summary>Segment length m (marker + m−1 payload symbols), the largest when lengths vary.</summary>
     public int M { get; init; } = 10;
     /// <summary>Smallest segment length; null means fixed m.</summary>

@@ -8,16 +8,19 @@ public sealed class CopyDataBinder(CopyDataOptions d)
 {
     private readonly Option<int> _m = Opt.WithDefault("--m", "Segment length m (marker + m−1 payload symbols).", d.M);
     private readonly Option<int?> _mMin = Opt.Optional<int?>("--mmin", "Smallest segment length: m is drawn from [mmin, m] per segment (default: fixed m).");
+    private readonly Option<string?> _data = Opt.Optional<string?>("--data",
+        "A folder of copy data files ({train,valid,test}.{x,y}.txt, e.g. datasets/aicherc-copy/fixed: the paper's own data) instead of generating it; give --m/--mmin to match.");
     private readonly Option<int> _batch = Opt.WithDefault("--batch", "Batch columns B.", d.Batch);
     private readonly Option<int> _trainSteps = Opt.WithDefault("--train-steps", "Training steps per column.", d.TrainSteps);
     private readonly Option<int> _evalSteps = Opt.WithDefault("--eval-steps", "Validation and test steps per column.", d.EvalSteps);
 
-    public void AddTo(Command c) { foreach (var o in new Option[] { _m, _mMin, _batch, _trainSteps, _evalSteps }) c.Options.Add(o); }
+    public void AddTo(Command c) { foreach (var o in new Option[] { _m, _mMin, _data, _batch, _trainSteps, _evalSteps }) c.Options.Add(o); }
 
     public CopyDataOptions Read(ParseResult r)
     {
         var o = new CopyDataOptions
         {
+            Data = r.GetValue(_data) is { } data ? Path.GetFullPath(data) : null,
             M = r.GetValue(_m), MMin = r.GetValue(_mMin), Batch = r.GetValue(_batch),
             TrainSteps = r.GetValue(_trainSteps), EvalSteps = r.GetValue(_evalSteps),
         };
