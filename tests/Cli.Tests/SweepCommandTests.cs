@@ -140,6 +140,7 @@ public class SweepCommandTests
         AssertOneLineError(Run(["sweep", "plan", "copy", .. Tiny[..^2], "--seeds", "1,1", "--out", Path.Combine(empty, "s")]), "a seed appears twice");
         AssertOneLineError(Run(["sweep", "plan", "copy", .. Tiny, "--lr", "NaN", "--out", Path.Combine(empty, "s")]), "--lr: NaN is not a finite number");
         AssertOneLineError(Run(["sweep", "plan", "copy", .. Tiny, "--minutes", "1e300", "--out", Path.Combine(empty, "s")]), "--minutes");
+        AssertOneLineError(Run(["sweep", "plan", "copy", .. Tiny, "--data", Path.Combine(empty, "nodata"), "--out", Path.Combine(empty, "s")]), "nodata: no such folder");
         // A different plan may replace one that has not started, never one whose runs have.
         Assert.Equal(0, Run("sweep", "run", dir, "--index", "0").ExitCode);
         AssertOneLineError(Run(["sweep", "plan", "copy", .. Tiny, "--lr", "0.5", "--out", dir]), "holds a different sweep");
@@ -172,6 +173,20 @@ public class SweepCommandTests
         File.WriteAllText(bad, File.ReadAllText(Path.Combine(first, "run.json")).Replace("\"hidden\"", "\"hiden\""));
         AssertOneLineError(Run("run", "--config", bad, "--out", Path.Combine(dir, "x")), "not valid run options");
         AssertOneLineError(Run("run", "--config", Path.Combine(dir, "missing.json"), "--out", Path.Combine(dir, "x")), "missing.json");
+    }
+
+    [Fact]
+    public void CopyTrainsOnThePapersOwnDataFiles()
+    {
+        string data = Path.Combine(Root, "datasets", "aicherc-copy", "fixed"), dir = Path.Combine(TempDir(), "paper");
+        string[] small = ["--epochs", "1", "--batch", "8", "--train-steps", "200", "--eval-steps", "50", "--hidden", "8", "--fixed", "12", "--adaptive", ""];
+        var r = Run(["copy", "--data", data, .. small, "--seeds", "1,2", "--out", dir]);
+        Assert.True(r.ExitCode == 0, r.Err + r.Out);
+        Assert.Contains("(data: fixed files)", File.ReadAllText(Path.Combine(dir, "table.md")));
+        Assert.Contains($"data from {data}", File.ReadAllText(Path.Combine(dir, "runs", "fixed-k12-seed1", "worker.log")));
+        // The data is the files': two seeds differ only in their initial weights.
+        using var a = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "runs", "fixed-k12-seed1", "run.json")));
+        Assert.Equal(data, a.RootElement.GetProperty("copy").GetProperty("data").GetString());
     }
 
     [Fact]

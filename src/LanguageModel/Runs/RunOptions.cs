@@ -170,6 +170,7 @@ public sealed record CopyDataOptions
     public void Validate()
     {
         _ = new Synthetic.CopyTask(M, MMin);
+        if (Data is not null && !Directory.Exists(Data)) throw new DirectoryNotFoundException($"--data: {Data}: no such folder.");
         if (Batch < 1) throw new ArgumentOutOfRangeException(nameof(Batch), Batch, "batch must be at least 1.");
         if (TrainSteps < 2) throw new ArgumentOutOfRangeException(nameof(TrainSteps), TrainSteps, "train steps must be at least 2.");
         if (EvalSteps < 1) throw new ArgumentOutOfRangeException(nameof(EvalSteps), EvalSteps, "eval steps must be at least 1.");
