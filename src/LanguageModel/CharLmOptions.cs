@@ -44,6 +44,8 @@ public sealed record CharLmOptions
     public long Seed { get; init; } = 1;
     /// <summary>Largest share of compute the adaptive probes may take (re-estimates beyond it are skipped).</summary>
     public double? MaxProbeShare { get; init; } = 0.1;
+    /// <summary>Stop (default) or skip an update whose loss or gradient is NaN/∞.</summary>
+    public Tbptt.Training.NonFinitePolicy OnNonFinite { get; init; }
 
     public ModelConfig ModelConfig(int vocabulary) => new()
     {
@@ -57,6 +59,15 @@ public sealed record CharLmOptions
     };
 
     public string ToJson() => JsonSerializer.Serialize(this);
-    public static CharLmOptions FromJson(string json) => JsonSerializer.Deserialize<CharLmOptions>(json)
-        ?? throw new InvalidDataException("the checkpoint's run options are empty.");
+    public static CharLmOptions FromJson(string json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<CharLmOptions>(json) ?? throw new InvalidDataException("the checkpoint's run.options are empty.");
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
+        {
+            throw new InvalidDataException($"the checkpoint's run.options are not valid ({e.Message.Split('\n')[0]})");
+        }
+    }
 }

@@ -31,12 +31,26 @@ public static class CharLmRun
         {
             if (!File.Exists(checkpointPath)) throw new FileNotFoundException($"{checkpointPath}: nothing to resume (no checkpoint).", checkpointPath);
             checkpoint = Safetensors.Read(checkpointPath);
-            var saved = CharLmOptions.FromJson(checkpoint.GetMetadata("run.options"));
+            CharLmOptions saved;
+            try { saved = CharLmOptions.FromJson(checkpoint.GetMetadata("run.options")); }
+            catch (InvalidDataException e) when (!e.Message.StartsWith(checkpointPath, StringComparison.Ordinal)) { throw new InvalidDataException($"{checkpointPath}: {e.Message}"); }
             // The stored settings win; only the budget may be extended on the command line.
             o = saved with { Epochs = Math.Max(saved.Epochs, o.Epochs), Minutes = o.Minutes ?? saved.Minutes, OutputDirectory = dir };
             log.WriteLine($"resuming with the settings stored in {checkpointPath} (only --epochs and --minutes can extend them)");
         }
         else o = o with { Corpus = Path.GetFullPath(o.Corpus) }; // a resume may start from another folder
+        // Every number is checked before anything is written: a bad flag must not leave an empty run folder.
+        var trainerOptions = new TrainerOptions
+        {
+            Optimizer = o.Optimizer, LearningRate = o.LearningRate, WeightDecay = o.WeightDecay, Clip = o.Clip, Epochs = o.Epochs,
+            TimeLimit = TrainerOptions.TimeLimitFromMinutes(o.Minutes), EvaluationsPerEpoch = o.EvaluationsPerEpoch, Seed = o.Seed,
+            MaxProbeShare = o.MaxProbeShare, OnNonFinite = o.OnNonFinite,
+        };
+        trainerOptions.Validate();
+        var adaptiveOptions = new AdaptiveOptions { Delta = o.Delta, K0 = o.K0, KMin = o.KMin, KMax = o.KMax, Probes = o.Probes, ScaleBySqrtK = o.ScaleBySqrtK };
+        if (o.Adaptive) adaptiveOptions.Validate();
+        var probe = new ProbeOptions { Window = o.Window, BurnIn = o.BurnIn, Samples = o.Samples };
+        if (o.Adaptive) probe.Validate();
         Directory.CreateDirectory(dir);
         var vocab = checkpoint is null ? null : Vocabulary.FromSymbols(checkpoint.GetMetadata("vocab"));
         var corpus = Corpus.Load(o.Corpus, vocabulary: vocab);
@@ -51,20 +65,14 @@ public static class CharLmRun
         var train = TokenStream.NextToken(Batchify.Columns(corpus.Train, o.Batch, out _), o.Batch);
         var valid = TokenStream.NextToken(Batchify.Columns(corpus.Valid, o.EvalBatch, out _), o.EvalBatch);
         TokenStream? test = corpus.Test.Length >= 2 * o.EvalBatch ? TokenStream.NextToken(Batchify.Columns(corpus.Test, o.EvalBatch, out _), o.EvalBatch) : null;
-        var trainer = new Trainer(model, new TrainerOptions
-        {
-            Optimizer = o.Optimizer, LearningRate = o.LearningRate, WeightDecay = o.WeightDecay, Clip = o.Clip, Epochs = o.Epochs,
-            TimeLimit = o.Minutes is { } m ? TimeSpan.FromMinutes(m) : null, EvaluationsPerEpoch = o.EvaluationsPerEpoch, Seed = o.Seed,
-            MaxProbeShare = o.MaxProbeShare,
-        }, train, valid, test);
-        var probe = new ProbeOptions { Window = o.Window, BurnIn = o.BurnIn, Samples = o.Samples };
+        var trainer = new Trainer(model, trainerOptions, train, valid, test);
         trainer.Policy = o.Adaptive
-            ? new AdaptiveTruncation(new AdaptiveOptions { Delta = o.Delta, K0 = o.K0, KMin = o.KMin, KMax = o.KMax, Probes = o.Probes, ScaleBySqrtK = o.ScaleBySqrtK },
-                trainer.CreateProbe(probe), TrackedDeltas)
+            ? new AdaptiveTruncation(adaptiveOptions, trainer.CreateProbe(probe), TrackedDeltas)
             : new FixedTruncation(o.K, o.K2 ?? o.K, o.ScaleBySqrtK);
         if (checkpoint is not null)
         {
             trainer.ImportState(TrainingCheckpoint.Load(checkpoint));
+            RunFolder.PrepareResume(dir, Path.Combine(dir, "metrics.csv"), trainer.Evaluations.Count, log);
             log.WriteLine($"resumed from {checkpointPath}: update {trainer.Updates}, epoch {trainer.Epoch}, step {trainer.Position}");
         }
 
@@ -82,14 +90,14 @@ public static class CharLmRun
             }
         };
         string[] columns = ["updates", "epoch", "chars", "compute_tokens", "probe_compute_tokens", "wall_seconds", "train_bits", "valid_bits", "test_bits", "valid_ppl", "k", "log_beta", "delta_hat_at_k",
-            .. TrackedDeltas.Select(d => $"kappa_delta_{d.ToString(CultureInfo.InvariantCulture)}"), "grad_norm"];
+            .. TrackedDeltas.Select(d => $"kappa_delta_{d.ToString(CultureInfo.InvariantCulture)}"), "grad_norm", "skipped_updates"];
         using (var csv = new CsvMetricsWriter(Path.Combine(dir, "metrics.csv"), columns, append: resume && File.Exists(Path.Combine(dir, "metrics.csv"))))
         {
             trainer.Evaluated += r =>
             {
                 object?[] kappa = TrackedDeltas.Select(d => (object?)(r.KByDelta.FirstOrDefault(x => x.Delta == d) is { K: > 0 } x ? x.K : null)).ToArray();
                 csv.WriteRow([r.Updates, r.Epoch, r.TokensSeen, r.ComputeTokens, r.ProbeComputeTokens, r.WallSeconds, r.TrainLoss / Math.Log(2),
-                    r.ValidBitsPerToken, r.TestBitsPerToken, r.ValidPerplexity, r.K, r.LogBeta, r.RelativeBiasAtK, .. kappa, r.GradientNorm]);
+                    r.ValidBitsPerToken, r.TestBitsPerToken, r.ValidPerplexity, r.K, r.LogBeta, r.RelativeBiasAtK, .. kappa, r.GradientNorm, r.SkippedUpdates]);
             };
             // Progress in characters trained; a time-limited run shows its rate but no bar (its end is a time, not a count).
             long total = o.Minutes is null ? (long)train.Steps * train.Batch * o.Epochs : 0;
@@ -98,8 +106,10 @@ public static class CharLmRun
                 $"eval @ update {r.Updates} (epoch {r.Epoch:F2}): valid {r.ValidBitsPerToken:F3} bits/char (ppl {r.ValidPerplexity:F2}), K {r.K}"));
             trainer.Progress += (_, loss) => progress.Report(trainer.TokensSeen, (loss, trainer),
                 s => string.Create(CultureInfo.InvariantCulture, $"loss {s.loss:F3} ({s.loss / Math.Log(2):F3} bits/char) K {s.trainer.Policy.K}"));
+            trainer.Warning += progress.WriteLine;
             var summary = trainer.Run(cancel);
-            progress.Complete(string.Create(CultureInfo.InvariantCulture, $"best valid {summary.BestValidBitsPerToken:F3} bits/char{(summary.Interrupted ? " (stopped; resume with --resume)" : "")}"));
+            progress.Complete(summary.Divergence is { } d ? $"{d}; nothing of it was saved"
+                : string.Create(CultureInfo.InvariantCulture, $"best valid {summary.BestValidBitsPerToken:F3} bits/char{(summary.Interrupted ? " (stopped; resume with --resume)" : "")}"));
             WriteReport(dir, trainer, summary, o, cancel);
             return summary;
         }
@@ -109,8 +119,9 @@ public static class CharLmRun
     {
         BiasEstimate? final = null;
         int span = o.Window + (o.BurnIn ?? o.Window / 10);
-        // The end-of-run profile needs one probe window per column; a shorter stream simply goes without it.
-        if (!cancel.IsCancellationRequested && trainer.Evaluations.Count > 0 && trainer.TrainSteps >= span)
+        // The end-of-run profile needs one probe window per column; a shorter stream simply goes without it,
+        // and a diverged model has no profile worth measuring.
+        if (!cancel.IsCancellationRequested && !s.Diverged && trainer.Evaluations.Count > 0 && trainer.TrainSteps >= span)
         {
             var profile = trainer.CreateProbe(new ProbeOptions { Window = o.Window, BurnIn = o.BurnIn, Samples = Math.Min(o.Samples, 32) })();
             final = BiasEstimator.Estimate(profile, new BiasEstimatorOptions(), [o.Delta]);
@@ -118,6 +129,7 @@ public static class CharLmRun
         JsonSummary.Write(Path.Combine(dir, "summary.json"), new
         {
             policy = s.Policy, s.Updates, s.Epochs, s.ComputeTokens, s.ProbeComputeTokens, s.WallSeconds, s.Interrupted, s.FinalK,
+            diverged = s.Diverged, divergedAtUpdate = s.Divergence?.Update, divergence = s.Divergence?.What, s.SkippedUpdates,
             bestValidBits = s.BestValidBitsPerToken, testBitsAtBest = s.TestBitsPerTokenAtBest, bestValidPerplexity = s.BestValidPerplexity,
             finalProfile = final is null ? null : new { final.LogBeta, final.Tau, logPhiBar = final.LogPhiBar, relativeBias = final.RelativeBias },
         });
@@ -146,6 +158,7 @@ public static class CharLmRun
     /// <summary>Mean cross-entropy of a model on one split, with the state carried (batch columns as in training).</summary>
     public static (double Loss, int Characters, int Unknown) Evaluate(SequenceModel<float> model, Corpus corpus, string split, int batch)
     {
+        if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, "the batch must be at least 1 column.");
         var tokens = corpus.Split(split);
         int columns = Math.Max(1, Math.Min(batch, tokens.Length / 2));
         var stream = TokenStream.NextToken(Batchify.Columns(tokens, columns, out _), columns);

@@ -24,6 +24,13 @@ public static class Opt
         Split(text).Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v)
             ? v : throw new UserInputException($"{option}: '{s}' is not a whole number.")).ToArray();
 
+    /// <summary>--on-nonfinite: stop or skip.</summary>
+    public static Tbptt.Training.NonFinitePolicy ParseNonFinite(string text) => text.ToLowerInvariant() switch
+    {
+        "stop" => Tbptt.Training.NonFinitePolicy.Stop, "skip" => Tbptt.Training.NonFinitePolicy.Skip,
+        _ => throw new UserInputException($"--on-nonfinite: '{text}' is not one of stop, skip."),
+    };
+
     public static string[] Split(string text) =>
         text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

@@ -13,6 +13,9 @@ namespace Tbptt.Training;
 /// the optimizer step at the policy's step scale; evaluation rounds on the validation (and test) stream with
 /// the state carried; the parameters of the best validation point kept. Compute is counted in tokens:
 /// (forward steps + backward steps) × batch, probes included, so runs with different K compare at equal cost.
+/// Every update's loss and gradient norm, the parameters after every step and every evaluation loss are checked
+/// for NaN/∞ (<see cref="NonFiniteGuard"/>, policy <see cref="TrainerOptions.OnNonFinite"/>); a diverged run
+/// stops without calling <see cref="Checkpoint"/>, so nothing non-finite is ever handed out to be saved.
 /// </summary>
 public sealed class Trainer
 {
@@ -27,6 +30,8 @@ public sealed class Trainer
     private int _trainLossCount;
     private double _lastGradNorm;
     private double _lastTrainLoss = double.NaN; // running train loss as last reported (survives the reset at evaluations)
+    private readonly NonFiniteGuard _guard;
+    private bool _warnedLoss;
 
     public Trainer(SequenceModel<float> model, TrainerOptions options, TokenStream train, TokenStream valid, TokenStream? test = null)
     {
@@ -42,6 +47,7 @@ public sealed class Trainer
         Rng = new SeededRandom(options.Seed);
         _engine.Tape.DropoutRandom = new SeededRandom(options.Seed ^ 0x5DEECE66DL);
         BestParameters = (float[])model.Parameters.Data.Clone();
+        _guard = new NonFiniteGuard(options.OnNonFinite);
     }
 
     public TrainerOptions Options { get; }
@@ -63,6 +69,14 @@ public sealed class Trainer
     public long UpdatesAtBest { get; private set; }
     public float[] BestParameters { get; }
     public IReadOnlyList<EvaluationRecord> Evaluations => _evaluations;
+    /// <summary>Set when the run stopped on a non-finite loss, gradient, parameter or evaluation.</summary>
+    public Divergence? Divergence => _guard.Divergence;
+    /// <summary>Updates skipped under <see cref="NonFinitePolicy.Skip"/>.</summary>
+    public long SkippedUpdates => _guard.Skipped;
+
+    /// <summary>Raised once with a line of advice when the validation loss is finite but absurd (more than ten
+    /// times that of a uniform guess): the run is likely diverging, though nothing is NaN yet.</summary>
+    public event Action<string>? Warning;
 
     /// <summary>Raised after every evaluation round.</summary>
     public event Action<EvaluationRecord>? Evaluated;
@@ -111,7 +125,7 @@ public sealed class Trainer
         {
             _clock.Stop();
         }
-        if (interrupted) Checkpoint?.Invoke(this);
+        if (interrupted && Divergence is null) Checkpoint?.Invoke(this);
         return Summary(interrupted);
     }
 
@@ -129,16 +143,20 @@ public sealed class Trainer
                 if (OutOfBudget()) { budgetSpent = true; break; }
                 var w = Policy.Next(Rng);
                 if (Position + w.K1 > steps) break; // the epoch's tail shorter than a window is dropped
-                TrainOne(w, b);
-                if (Position >= nextEval && Position + 1 <= steps) { Evaluate(); nextEval = NextEvaluationStep(Position, steps); }
+                if (!TrainOne(w, b)) return false;
+                if (Position >= nextEval && Position + 1 <= steps)
+                {
+                    if (!Evaluate()) return false;
+                    nextEval = NextEvaluationStep(Position, steps);
+                }
             }
             if (budgetSpent) break;
             Epoch++;
             Position = 0;
-            Evaluate(final: Epoch >= Options.Epochs || OutOfBudget());
+            if (!Evaluate(final: Epoch >= Options.Epochs || OutOfBudget())) return false;
         }
         // A run cut by its budget ends with an evaluation of where it stopped (unless it just had one).
-        if (budgetSpent && (_evaluations.Count == 0 || _evaluations[^1].Updates != Updates)) Evaluate(final: true);
+        if (budgetSpent && (_evaluations.Count == 0 || _evaluations[^1].Updates != Updates) && !Evaluate(final: true)) return false;
         Progress?.Invoke(1.0, _lastTrainLoss);
         return false;
     }
@@ -158,24 +176,38 @@ public sealed class Trainer
         return int.MaxValue; // the epoch's end evaluates
     }
 
-    private void TrainOne(TruncationWindow w, int b)
+    /// <summary>One update; false when the run diverged (nothing was stepped, and the run must stop).</summary>
+    private bool TrainOne(TruncationWindow w, int b)
     {
         var p = _model.Parameters;
         p.ZeroGrad();
         double loss = _engine.Update(w.K1, w.K2, _train.Inputs.Slice(Position * b, w.K1 * b), _train.Targets.Slice(Position * b, w.K1 * b));
         double clip = Options.ClipSummedLoss ? Options.Clip / w.K1 : Options.Clip;
-        _lastGradNorm = clip > 0 ? GradientClipping.ClipGlobalNorm<float>(p.Grad, clip) : GradientClipping.Norm<float>(p.Grad);
-        _optimizer.LearningRate = Options.LearningRate * w.StepScale;
-        _optimizer.Step(p.Data, p.Grad);
+        double norm = clip > 0 ? GradientClipping.ClipGlobalNorm<float>(p.Grad, clip) : GradientClipping.Norm<float>(p.Grad);
+        double epochNow = Epoch + (double)Position / _train.Steps;
+        var verdict = _guard.Check(loss, norm, Updates + 1, epochNow);
+        if (verdict == UpdateVerdict.Stop) return false;
         Position += w.K1;
-        Updates++;
         TokensSeen += (long)w.K1 * b;
         ComputeTokens += (long)(w.K1 + _engine.LastWindow) * b;
+        if (verdict == UpdateVerdict.Skip)
+        {
+            // The window's forward states may be the non-finite ones: restart the carried state from zero.
+            _engine.ResetState();
+            Progress?.Invoke(Fraction(), _lastTrainLoss);
+            return true;
+        }
+        _lastGradNorm = norm;
+        _optimizer.LearningRate = Options.LearningRate * w.StepScale;
+        _optimizer.Step(p.Data, p.Grad);
+        Updates++;
+        if (!_guard.CheckParameters(p.Data, Updates, epochNow)) return false;
         _trainLossSum += loss;
         _trainLossCount++;
         _lastTrainLoss = _trainLossSum / _trainLossCount;
         Policy.AfterUpdate(Updates);
         Progress?.Invoke(Fraction(), _lastTrainLoss);
+        return true;
     }
 
     private double Fraction()
@@ -191,10 +223,18 @@ public sealed class Trainer
 
     /// <param name="final">The run's last evaluation: no re-estimate (its K would never be used, and its probes
     /// would count against the compute budget).</param>
-    private void Evaluate(bool final = false)
+    /// <returns>False when the validation loss is not finite: the run diverged and stops here, unrecorded.</returns>
+    private bool Evaluate(bool final = false)
     {
         int trainedK = Policy.K; // the K the updates since the last evaluation used
         double valid = EvaluateLoss(_valid);
+        double epochNow = Epoch + (double)Position / _train.Steps;
+        if (!double.IsFinite(valid))
+        {
+            _guard.Diverge(Updates, epochNow, $"the validation loss is {(double.IsNaN(valid) ? "NaN" : "∞")}");
+            return false;
+        }
+        WarnIfAbsurd(valid);
         double test = _test is null ? double.NaN : EvaluateLoss(_test);
         if (valid < BestValidLoss)
         {
@@ -210,15 +250,25 @@ public sealed class Trainer
             if (ProbeComputeTokens > before) _probeCostPerEstimate = ProbeComputeTokens - before;
         }
         var estimate = (Policy as AdaptiveTruncation)?.Latest;
-        var record = new EvaluationRecord(Updates, Epoch + (double)Position / _train.Steps, TokensSeen, ComputeTokens,
+        var record = new EvaluationRecord(Updates, epochNow, TokensSeen, ComputeTokens,
             ProbeComputeTokens, WallSeconds, _trainLossCount > 0 ? _trainLossSum / _trainLossCount : double.NaN,
             valid, test, trainedK, estimate?.LogBeta ?? double.NaN, estimate?.RelativeBiasAtK ?? double.NaN,
-            estimate?.KByTrackedDelta ?? [], _lastGradNorm);
+            estimate?.KByTrackedDelta ?? [], _lastGradNorm, _guard.Skipped);
         _trainLossSum = 0;
         _trainLossCount = 0;
         _evaluations.Add(record);
         Evaluated?.Invoke(record);
         Checkpoint?.Invoke(this);
+        return true;
+    }
+
+    private void WarnIfAbsurd(double valid)
+    {
+        var c = _model.Config;
+        if (_warnedLoss || c.Loss != LossKind.CrossEntropy || !(valid > 10 * Math.Log(c.OutputSize))) return;
+        _warnedLoss = true;
+        Warning?.Invoke(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"warning: at update {Updates} the validation loss is {valid:G4} nats/token, more than 10× that of a uniform guess (log {c.OutputSize} = {Math.Log(c.OutputSize):F3}): training is likely diverging; lower the learning rate or clip the gradient"));
     }
 
     private double _wallOffset; // seconds spent before a resume
@@ -237,7 +287,8 @@ public sealed class Trainer
     {
         Counters = new TrainerCounters(Updates, Epoch, Position, TokensSeen, ComputeTokens, ProbeComputeTokens, BestValidLoss,
             TestLossAtBest, UpdatesAtBest, _trainLossSum, _trainLossCount, _lastGradNorm, WallSeconds, _optimizer.Steps, Policy.K,
-            _evaluations.ToArray(), (Policy as AdaptiveTruncation)?.History.ToArray() ?? [], _probeCostPerEstimate),
+            _evaluations.ToArray(), (Policy as AdaptiveTruncation)?.History.ToArray() ?? [], _probeCostPerEstimate,
+            _guard.Skipped, _guard.ConsecutiveSkips),
         Parameters = (float[])_model.Parameters.Data.Clone(),
         BestParameters = (float[])BestParameters.Clone(),
         OptimizerState = _optimizer.State.ToDictionary(kv => kv.Key, kv => (float[])kv.Value.Clone()),
@@ -248,19 +299,15 @@ public sealed class Trainer
     };
 
     /// <summary>Continues from <paramref name="state"/>; set <see cref="Policy"/> first (its K is restored).</summary>
+    /// <exception cref="InvalidDataException">A field of the state does not fit this run or is out of range; the
+    /// message names the field (and <see cref="TrainerState.Source"/>). Nothing is changed then.</exception>
     public void ImportState(TrainerState state)
     {
         var c = state.Counters;
-        if (state.Parameters.Length != _model.Parameters.Length)
-            throw new InvalidDataException($"the checkpoint holds {state.Parameters.Length} parameters, the model {_model.Parameters.Length}.");
+        ValidateState(state);
         state.Parameters.CopyTo(_model.Parameters.Data, 0);
         state.BestParameters.CopyTo(BestParameters, 0);
-        foreach (var (name, buffer) in _optimizer.State)
-        {
-            if (!state.OptimizerState.TryGetValue(name, out var saved) || saved.Length != buffer.Length)
-                throw new InvalidDataException($"the checkpoint lacks the optimizer's '{name}' (or it has the wrong size).");
-            saved.CopyTo(buffer, 0);
-        }
+        foreach (var (name, buffer) in _optimizer.State) state.OptimizerState[name].CopyTo(buffer, 0);
         _optimizer.RestoreSteps(c.OptimizerSteps);
         Rng.State = state.Rng;
         _engine.Tape.DropoutRandom.State = state.DropoutRng;
@@ -271,9 +318,59 @@ public sealed class Trainer
         (_trainLossSum, _trainLossCount, _lastGradNorm, _wallOffset) = (c.TrainLossSum, c.TrainLossCount, c.LastGradNorm, c.WallSeconds);
         _probeCostPerEstimate = c.ProbeCostPerEstimate;
         _lastTrainLoss = c.TrainLossCount > 0 ? c.TrainLossSum / c.TrainLossCount : double.NaN;
+        _guard.Restore(c.SkippedUpdates, c.ConsecutiveSkips);
         _evaluations.Clear();
         _evaluations.AddRange(c.Evaluations);
         if (Policy is AdaptiveTruncation adaptive) adaptive.Restore(c.PolicyK, c.KHistory);
+    }
+
+    /// <summary>Every field of a state checked against this run before any of it is used.</summary>
+    private void ValidateState(TrainerState state)
+    {
+        string where = state.Source is { } src ? $"{src}: " : "";
+        InvalidDataException Bad(string field, string why) => new($"{where}damaged checkpoint: {field} {why}");
+        int n = _model.Parameters.Length;
+        void Floats(string field, float[]? values, int length)
+        {
+            if (values is null || values.Length != length) throw Bad(field, $"holds {values?.Length ?? 0} values, the model needs {length}.");
+            if (values.Length > 0 && !float.IsFinite(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude<float>(values)))
+                throw Bad(field, "holds NaN or infinite values.");
+        }
+        Floats("parameters", state.Parameters, n);
+        Floats("trainer.best_parameters", state.BestParameters, n);
+        foreach (var (name, buffer) in _optimizer.State)
+            Floats($"trainer.optimizer.{name}", state.OptimizerState.TryGetValue(name, out var saved) ? saved : null, buffer.Length);
+        foreach (var (name, words) in new[] { ("trainer.rng", state.Rng), ("trainer.dropout_rng", state.DropoutRng) })
+            if (words is not { Length: 4 } || (words[0] | words[1] | words[2] | words[3]) == 0)
+                throw Bad(name, "is not a generator state (four words, not all zero).");
+        foreach (var (name, values) in state.Tape)
+            if (values.Length > 0 && !float.IsFinite(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude<float>(values)))
+                throw Bad($"trainer.tape.{name}", "holds NaN or infinite values.");
+        if (state.TapeStored < 0 || state.TapeStored > _train.Steps) throw Bad("trainer.tape_stored", $"= {state.TapeStored} is outside [0, {_train.Steps}].");
+
+        var c = state.Counters ?? throw Bad("trainer.counters", "is missing.");
+        void Range(string field, double value, double lo, double hi)
+        {
+            if (!(value >= lo && value <= hi)) throw Bad($"trainer.counters.{field}", string.Create(System.Globalization.CultureInfo.InvariantCulture, $"= {value} is outside [{lo}, {hi}]."));
+        }
+        Range("Updates", c.Updates, 0, long.MaxValue);
+        Range("Epoch", c.Epoch, 0, Options.Epochs);
+        Range("Position", c.Position, 0, _train.Steps);
+        Range("TokensSeen", c.TokensSeen, 0, long.MaxValue);
+        Range("ComputeTokens", c.ComputeTokens, 0, long.MaxValue);
+        Range("ProbeComputeTokens", c.ProbeComputeTokens, 0, c.ComputeTokens);
+        Range("UpdatesAtBest", c.UpdatesAtBest, 0, c.Updates);
+        Range("TrainLossCount", c.TrainLossCount, 0, c.Updates);
+        Range("OptimizerSteps", c.OptimizerSteps, 0, long.MaxValue);
+        Range("PolicyK", c.PolicyK, 1, _train.Steps);
+        Range("ProbeCostPerEstimate", c.ProbeCostPerEstimate, 0, long.MaxValue);
+        Range("SkippedUpdates", c.SkippedUpdates, 0, long.MaxValue);
+        Range("ConsecutiveSkips", c.ConsecutiveSkips, 0, NonFiniteGuard.DefaultMaxConsecutiveSkips);
+        Range("WallSeconds", c.WallSeconds, 0, double.MaxValue);
+        Range("TrainLossSum", c.TrainLossSum, double.MinValue, double.MaxValue);
+        if (double.IsNaN(c.BestValidLoss) || double.IsNegativeInfinity(c.BestValidLoss)) throw Bad("trainer.counters.BestValidLoss", $"= {c.BestValidLoss} is not a loss.");
+        if (c.Evaluations is null || c.KHistory is null || c.Evaluations.Any(e => e is null) || c.KHistory.Any(e => e is null))
+            throw Bad("trainer.counters", "lacks its evaluations or K history.");
     }
 
     /// <summary>Wall time of the run, time before a resume included.</summary>
@@ -281,5 +378,5 @@ public sealed class Trainer
 
     private TrainingSummary Summary(bool interrupted) => new(Policy.Name, Updates,
         Epoch + (double)Position / _train.Steps, ComputeTokens, ProbeComputeTokens, WallSeconds,
-        BestValidLoss, TestLossAtBest, UpdatesAtBest, Policy.K, interrupted, _evaluations);
+        BestValidLoss, TestLossAtBest, UpdatesAtBest, Policy.K, interrupted, _evaluations, Divergence, _guard.Skipped);
 }

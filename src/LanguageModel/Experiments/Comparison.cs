@@ -43,13 +43,20 @@ public sealed record ConfigurationResult(RunSpec Spec, IReadOnlyList<TrainingSum
 /// <summary>
 /// Runs every configuration for every seed from the same initial weights per seed, then writes per-run metrics
 /// (CSV), summaries (JSON), a Markdown table (mean and standard deviation over seeds) and SVG plots.
-/// Stops cleanly on cancellation, keeping everything written so far.
+/// Stops cleanly on cancellation, keeping everything written so far. A run that diverges (NaN/∞) stops alone:
+/// it is reported as diverged and the others go on.
 /// </summary>
 public static class Comparison
 {
     public static IReadOnlyList<ConfigurationResult> Run(ComparisonOptions o,
         Func<int, (TokenStream Train, TokenStream Valid, TokenStream Test)> data, TextWriter log, CancellationToken cancel)
     {
+        // Every setting is checked before the first run (and before any folder is made): a bad number must not
+        // surface only when the run that uses it starts.
+        o.Model.Validate();
+        o.Trainer.Validate();
+        o.Adaptive.Validate();
+        o.Probe.Validate();
         Directory.CreateDirectory(Path.Combine(o.OutputDirectory, "runs"));
         if (o.Description.Length > 0) log.WriteLine(o.Description);
         var results = new List<ConfigurationResult>();
@@ -93,16 +100,17 @@ public static class Comparison
         long total = o.Trainer.ComputeBudget ?? (long)train.Steps * train.Batch * o.Trainer.Epochs;
         using var progress = new ProgressReporter(total, "tok", $"{spec.Name} seed {seed}", log);
         trainer.Evaluated += r => csv.WriteRow(Row(r, tracked));
+        trainer.Warning += progress.WriteLine;
         trainer.Progress += (fraction, loss) => progress.Report((long)(fraction * total), (loss, trainer), s =>
             string.Create(CultureInfo.InvariantCulture, $"loss {s.loss:F3} K {s.trainer.Policy.K}"));
         var summary = trainer.Run(cancel);
         string Show(double loss) => o.Metric == "bits" ? (loss / Math.Log(2)).ToString("F3", CultureInfo.InvariantCulture) : Math.Exp(loss).ToString("F3", CultureInfo.InvariantCulture);
-        progress.Complete(string.Create(CultureInfo.InvariantCulture,
+        progress.Complete(summary.Divergence is { } d ? d.ToString() : string.Create(CultureInfo.InvariantCulture,
             $"best valid {Show(summary.BestValidLoss)} test {Show(summary.TestLossAtBest)} K {summary.FinalK}{(summary.Interrupted ? " (stopped)" : "")}"));
 
         // The φ profile and δ̂(K) at the end of training, for every run (not counted as training compute).
         Tbptt.BiasEstimation.BiasEstimate? final = null;
-        if (!cancel.IsCancellationRequested)
+        if (!cancel.IsCancellationRequested && !summary.Diverged)
         {
             var profile = trainer.CreateProbe(o.Probe)();
             var est = o.Adaptive.Estimator with { KMin = 1, KMax = profile.Window };
@@ -112,6 +120,7 @@ public static class Comparison
         {
             config = spec.Name, seed, summary.Updates, summary.Epochs, summary.ComputeTokens, summary.ProbeComputeTokens,
             summary.WallSeconds, summary.BestValidLoss, summary.TestLossAtBest, summary.UpdatesAtBest, summary.FinalK, summary.Interrupted,
+            diverged = summary.Diverged, divergedAtUpdate = summary.Divergence?.Update, divergence = summary.Divergence?.What, summary.SkippedUpdates,
             bestValidPerplexity = summary.BestValidPerplexity, testPerplexityAtBest = summary.TestPerplexityAtBest,
             bestValidBits = summary.BestValidBitsPerToken, testBitsAtBest = summary.TestBitsPerTokenAtBest,
             kHistory = adaptive?.History.Select(h => new { h.Update, h.K, h.LogBeta, h.RelativeBiasAtK, probeKs = h.ProbeKs }).ToArray(),
@@ -124,7 +133,7 @@ public static class Comparison
     [
         "updates", "epoch", "tokens", "compute_tokens", "probe_compute_tokens", "wall_seconds", "train_loss",
         "valid_loss", "valid_ppl", "valid_bits", "test_loss", "test_ppl", "test_bits", "k", "log_beta", "delta_hat_at_k",
-        .. tracked.Select(d => $"kappa_delta_{d.ToString(CultureInfo.InvariantCulture)}"), "grad_norm",
+        .. tracked.Select(d => $"kappa_delta_{d.ToString(CultureInfo.InvariantCulture)}"), "grad_norm", "skipped_updates",
     ];
 
     private static object?[] Row(EvaluationRecord r, double[] tracked)
@@ -134,7 +143,7 @@ public static class Comparison
         [
             r.Updates, r.Epoch, r.TokensSeen, r.ComputeTokens, r.ProbeComputeTokens, r.WallSeconds, r.TrainLoss,
             r.ValidLoss, r.ValidPerplexity, r.ValidBitsPerToken, r.TestLoss, r.TestPerplexity, r.TestBitsPerToken, r.K,
-            r.LogBeta, r.RelativeBiasAtK, .. kappa, r.GradientNorm,
+            r.LogBeta, r.RelativeBiasAtK, .. kappa, r.GradientNorm, r.SkippedUpdates,
         ];
     }
 }

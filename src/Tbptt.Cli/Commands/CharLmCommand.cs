@@ -44,11 +44,12 @@ public static class CharLmCommand
         public Option<int> Evals = Opt.WithDefault("--evals-per-epoch", "Validation rounds per epoch (also when K is re-estimated).", 4);
 
         public Option<int?> BurnIn = Opt.Optional<int?>("--burnin", "Probe burn-in steps (default W/10).");
+        public Option<string> OnNonFinite = Opt.WithDefault("--on-nonfinite", "When an update's loss or gradient is NaN/∞: stop (keep the last good checkpoint) or skip the update (stop after 10 in a row).", "stop");
 
         /// <param name="single">A single run (train) takes --seed; compare takes --seeds instead.</param>
         public void AddTo(Command c, bool single)
         {
-            foreach (var o in new Option[] { Cell, Layers, Hidden, Embed, Dropout, Tied, Optimizer, Lr, Clip, WeightDecay, Batch, Window, BurnIn, Samples, Probes, KMin, KMax, Evals })
+            foreach (var o in new Option[] { Cell, Layers, Hidden, Embed, Dropout, Tied, Optimizer, Lr, Clip, WeightDecay, Batch, Window, BurnIn, Samples, Probes, KMin, KMax, Evals, OnNonFinite })
                 c.Options.Add(o);
             if (single) c.Options.Add(Seed);
         }
@@ -84,11 +85,17 @@ public static class CharLmCommand
                 WeightDecay = r.GetValue(m.WeightDecay), Batch = r.GetValue(m.Batch), Minutes = r.GetValue(minutes),
                 Epochs = r.GetValue(epochs) ?? (r.GetValue(minutes) is null ? 1 : 1_000_000),
                 EvaluationsPerEpoch = r.GetValue(m.Evals), Seed = r.GetValue(m.Seed), ScaleBySqrtK = r.GetValue(m.Optimizer) == "sgd",
+                OnNonFinite = Opt.ParseNonFinite(r.GetValue(m.OnNonFinite)!),
             };
             using var cancel = Interrupt.OnCtrlC();
             var summary = CharLmRun.Train(options, r.GetValue(resume), Console.Out, cancel.Token);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"best valid {summary.BestValidBitsPerToken:F3} bits/char (test {summary.TestBitsPerTokenAtBest:F3}), {summary.Updates} updates, final K {summary.FinalK}; wrote {options.OutputDirectory}"));
+            if (summary.Divergence is { } d)
+            {
+                Console.Error.WriteLine($"tbptt: {d}; the last good checkpoint and model are kept");
+                return CliErrors.Diverged;
+            }
             return summary.Interrupted ? CliErrors.Interrupted : 0;
         }));
         return cmd;
@@ -169,7 +176,7 @@ public static class CharLmCommand
                     Optimizer = r.GetValue(m.Optimizer)!, LearningRate = m.LearningRate(r), Clip = r.GetValue(m.Clip), WeightDecay = r.GetValue(m.WeightDecay),
                     Epochs = 1_000_000, EvaluationsPerEpoch = r.GetValue(m.Evals), MaxProbeShare = 0.1,
                     ComputeBudget = mins is null ? (long)(r.GetValue(compute) * 1e6) : null,
-                    TimeLimit = mins is { } t ? TimeSpan.FromMinutes(t) : null,
+                    TimeLimit = TrainerOptions.TimeLimitFromMinutes(mins), OnNonFinite = Opt.ParseNonFinite(r.GetValue(m.OnNonFinite)!),
                 },
                 Adaptive = new AdaptiveOptions { K0 = r.GetValue(k0), KMin = r.GetValue(m.KMin), KMax = r.GetValue(m.KMax), Probes = r.GetValue(m.Probes), ScaleBySqrtK = sgd },
                 Probe = probe,
