@@ -89,13 +89,13 @@ public static class CharLmCommand
             };
             using var cancel = Interrupt.OnCtrlC();
             var summary = CharLmRun.Train(options, r.GetValue(resume), Console.Out, cancel.Token);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"best valid {summary.BestValidBitsPerToken:F3} bits/char (test {summary.TestBitsPerTokenAtBest:F3}), {summary.Updates} updates, final K {summary.FinalK}; wrote {options.OutputDirectory}"));
             if (summary.Divergence is { } d)
             {
                 Console.Error.WriteLine($"tbptt: {d}; the last good checkpoint and model are kept");
                 return CliErrors.Diverged;
             }
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"best valid {summary.BestValidBitsPerToken:F3} bits/char (test {summary.TestBitsPerTokenAtBest:F3}), {summary.Updates} updates, final K {summary.FinalK}; wrote {options.OutputDirectory}"));
             return summary.Interrupted ? CliErrors.Interrupted : 0;
         }));
         return cmd;

@@ -42,9 +42,10 @@ public static class CopyCommand
         var kmin = Opt.WithDefault("--kmin", "Smallest adaptive K.", 2);
         var kmax = Opt.WithDefault("--kmax", "Largest adaptive K.", 100);
         var evals = Opt.WithDefault("--evals-per-epoch", "Evaluation rounds (and adaptive re-estimates) per epoch.", 1);
+        var onNonFinite = Opt.WithDefault("--on-nonfinite", "A run whose loss or gradient goes NaN/∞: stop it (reported as diverged; the others go on) or skip such updates (stop after 10 in a row).", "stop");
         var estimator = new EstimatorOptions(cumulative: "exact");
         var cmd = new Command("copy", "Reproduce the paper's copy experiment: fixed K against adaptive δ, with a table shaped like Table C.1 and SVG plots.")
-            { m, mMin, fixedK, adaptive, epochs, seeds, output, batch, trainSteps, evalSteps, hidden, layers, lr, weightDecay, clip, clipOn, init, window, burnIn, samples, probes, k0, kmin, kmax, evals };
+            { m, mMin, fixedK, adaptive, epochs, seeds, output, batch, trainSteps, evalSteps, hidden, layers, lr, weightDecay, clip, clipOn, init, window, burnIn, samples, probes, k0, kmin, kmax, evals, onNonFinite };
         estimator.AddFitTo(cmd);
         cmd.SetAction(r => CliErrors.Run(() => Execute(new CopySettings
         {
@@ -54,6 +55,7 @@ public static class CopyCommand
             WeightDecay = r.GetValue(weightDecay), Clip = r.GetValue(clip), ClipOn = r.GetValue(clipOn)!, Init = r.GetValue(init)!,
             Window = r.GetValue(window), BurnIn = r.GetValue(burnIn), Samples = r.GetValue(samples), Estimator = estimator.ReadFit(r),
             Probes = r.GetValue(probes), K0 = r.GetValue(k0), KMin = r.GetValue(kmin), KMax = r.GetValue(kmax), EvaluationsPerEpoch = r.GetValue(evals),
+            OnNonFinite = Opt.ParseNonFinite(r.GetValue(onNonFinite)!),
         })));
         return cmd;
     }
@@ -87,7 +89,7 @@ public static class CopyCommand
             {
                 Optimizer = "sgd", LearningRate = c.LearningRate, WeightDecay = c.WeightDecay, Clip = c.Clip,
                 ClipSummedLoss = clipSummed,
-                Epochs = c.Epochs, EvaluationsPerEpoch = c.EvaluationsPerEpoch,
+                Epochs = c.Epochs, EvaluationsPerEpoch = c.EvaluationsPerEpoch, OnNonFinite = c.OnNonFinite,
             },
             Adaptive = new AdaptiveOptions { K0 = c.K0, KMin = c.KMin, KMax = c.KMax, Probes = c.Probes, Estimator = c.Estimator },
             Probe = new ProbeOptions { Window = c.Window, BurnIn = c.BurnIn, Samples = c.Samples },
@@ -111,6 +113,8 @@ public static class CopyCommand
         }, Console.Out, cancel.Token);
         Console.WriteLine();
         Console.Write(ComparisonReport.Table(options, results));
+        int diverged = results.Sum(r => r.Runs.Count(s => s.Diverged));
+        if (diverged > 0) Console.WriteLine($"note: {diverged} run(s) diverged (NaN/∞); the table reports them and the statistics leave them out");
         Console.WriteLine($"wrote {options.OutputDirectory}: table.md, summary.json, runs/*.csv|json, *.svg");
         return cancel.IsCancellationRequested ? CliErrors.Interrupted : 0;
     }
@@ -149,4 +153,6 @@ public sealed record CopySettings
     public int KMin { get; init; } = 2;
     public int KMax { get; init; } = 100;
     public int EvaluationsPerEpoch { get; init; } = 1;
+    /// <summary>Stop (default) or skip updates whose loss or gradient is NaN/∞.</summary>
+    public Training.NonFinitePolicy OnNonFinite { get; init; }
 }
