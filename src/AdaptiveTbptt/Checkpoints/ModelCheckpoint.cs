@@ -96,7 +96,7 @@ public static class ModelCheckpoint
             Dropout = m.TryGetValue("dropout", out var d) && double.TryParse(d, NumberStyles.Float, CultureInfo.InvariantCulture, out double p) ? p : 0,
         };
         try { config.Validate(); }
-        catch (ArgumentException e) { throw new InvalidDataException($"{file.Path}: inconsistent model: {e.Message}"); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{file.Path}: inconsistent model: {OneLine(e)}"); }
         return config;
     }
 
@@ -139,6 +139,17 @@ public static class ModelCheckpoint
         string beyond = $"rnn.weight_ih_l{config.Layers}";
         if (file.Contains(beyond))
             throw new InvalidDataException($"{file.Path}: metadata 'layers' = {config.Layers}, but the file has {Safetensors.Quote(beyond)}");
+    }
+
+    /// <summary>An argument error as one line: .NET appends "(Parameter 'x')" and, on a new line, the value.</summary>
+    private static string OneLine(ArgumentException e)
+    {
+        string m = e.Message;
+        int cut = m.IndexOf(" (Parameter '", StringComparison.Ordinal);
+        if (cut >= 0) m = m[..cut];
+        if (e is ArgumentOutOfRangeException { ActualValue: { } v })
+            m += $" (got {Convert.ToString(v, CultureInfo.InvariantCulture)})";
+        return m.ReplaceLineEndings(" ");
     }
 
     private static int ParseInt(SafetensorsFile file, string key)
