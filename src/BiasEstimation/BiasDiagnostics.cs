@@ -29,4 +29,8 @@ public enum BiasDiagnostics
 
     /// <summary>At least one κ̂(δ) was moved by the clamp to [KMin, KMax].</summary>
     Clamped = 1 << 5,
+
+    /// <summary>No usable lag is left past τ and the profile ends in zero (or negligible) lags: the tail beyond
+    /// the last usable lag was treated as zero instead of fitted (see <see cref="BiasEstimator"/>).</summary>
+    TailVanished = 1 << 6,
 }

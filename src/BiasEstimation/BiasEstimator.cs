@@ -11,6 +11,14 @@ namespace Tbptt.BiasEstimation;
 /// <para>The paper's code adds φ̄_τ once more for K &lt; τ (its sum runs to τ inclusive before the geometric
 /// tail from τ). We follow the design doc's form, which is continuous at K = τ and is exactly the geometric
 /// bound Σ_{k≥K} φ̄_k when φ̄ decays at rate β from τ on; the difference is negligible for large τ.</para>
+/// <para>A <em>vanished tail</em>: when the profile ends in unusable lags (zero, or more than e^50 below the
+/// largest) and no usable lag is left past τ, the tail from τ cannot be fitted, yet it is not unknown — it is
+/// negligible. Every method then fits β on the usable lags (max and quantile on a range of the same length as
+/// [τ, W−1], shifted to end at the last usable lag L; ols as always), and the bound extrapolates nothing: the
+/// tail beyond L counts as measured, Ê(K) = Σ_{k=K..W−1} φ̄_k, where every term past L is zero or more than e^50
+/// below the largest (so Ê(K) = Σ_{k=K..L} φ̄_k to double precision, and is negligible for K &gt; L), and nothing
+/// is assumed beyond the window. The paper's code arrives at the same place by treating log β = 0 with φ̄_τ under
+/// its zero threshold as a zero tail. <see cref="BiasDiagnostics.TailVanished"/> says so.</para>
 /// <para>Ĝ = max over K' of C_{K'} − Ê(K') where positive, δ̂(K) = Ê(K)/Ĝ, and κ̂(δ) is the smallest K with
 /// δ̂(K) &lt; δ (else W), clamped to [KMin, KMax]. The constant M of the paper cancels in δ̂, which is therefore
 /// measured in state-gradient units: with <see cref="CumulativeNorm.Exact"/> and mean aggregation it bounds the
@@ -41,12 +49,19 @@ public static class BiasEstimator
         int tau = options.ResolveTau(w);
         double[] logPhiBar = profile.LogPhiBar(options.Aggregation);
         double[] logC = profile.LogCumulativeNorm(options.Cumulative, logPhiBar);
-        DecayFit fit = DecayRate.EstimateLogBeta(logPhiBar, options.Method, options.FitStart, tau, options.Quantile);
+        bool[] usable = DecayRate.UsableLags(logPhiBar);
+        int last = Array.LastIndexOf(usable, true);
+        bool vanished = last >= 0 && last <= tau && last < w - 1;
+        DecayFit fit = !vanished || options.Method == DecayMethod.Ols
+            ? DecayRate.EstimateLogBeta(logPhiBar, options.Method, options.FitStart, tau, options.Quantile)
+            : last == 0 ? new DecayFit(0, 1) // one usable lag: no slope to fit, and no tail either
+            : DecayRate.EstimateLogBeta(logPhiBar.AsSpan(0, last + 1), options.Method, 0, Math.Max(0, last - (w - 1 - tau)), options.Quantile);
         bool decays = fit.LogBeta < 0;
 
-        double[] logE = decays ? LogErrorBound(logPhiBar, tau, fit.LogBeta) : Filled(w, double.PositiveInfinity);
+        double[] logE = vanished ? LogMeasuredTail(logPhiBar)
+            : decays ? LogErrorBound(logPhiBar, tau, fit.LogBeta) : Filled(w, double.PositiveInfinity);
         double logG = LogGradientLowerBound(logC, logE);
-        bool finite = decays && !double.IsNegativeInfinity(logG);
+        bool finite = (decays || vanished) && !double.IsNegativeInfinity(logG);
 
         var logDelta = new double[w];
         var delta = new double[w];
@@ -57,7 +72,17 @@ public static class BiasEstimator
         }
 
         var messages = new List<string>();
-        var flags = Describe(fit, logPhiBar, decays, logG, messages);
+        var flags = Describe(fit, usable, decays || vanished, logG, messages);
+        if (vanished)
+        {
+            flags |= BiasDiagnostics.TailVanished;
+            messages.Add($"the profile vanishes after lag {last} (no usable lag past τ = {tau}): the tail beyond lag {last} " +
+                         "is treated as zero (Ê sums the measured φ̄ and extrapolates nothing)" +
+                         (options.Method == DecayMethod.Ols ? "" : $"; β was fitted on lags {Math.Max(0, last - (w - 1 - tau))}..{last}"));
+        }
+        if (options.Method == DecayMethod.Quantile && fit.PointsUsed > DecayRate.MaxQuantileLags)
+            messages.Add($"the quantile estimator paired {DecayRate.MaxQuantileLags} evenly spaced lags of the {fit.PointsUsed} usable ones " +
+                         "(its bound on time and memory)");
         int kMin = options.KMin, kMax = options.ResolveKMax(w);
         var kByDelta = new (double, int)[deltas.Count];
         for (int i = 0; i < deltas.Count; i++)
@@ -96,6 +121,17 @@ public static class BiasEstimator
         return logE;
     }
 
+    /// <summary>log Ê(K) = log Σ_{k=K..W−1} φ̄_k for K = 1..W (−∞ at K = W): the bound of a vanished tail.</summary>
+    internal static double[] LogMeasuredTail(double[] logPhiBar)
+    {
+        int w = logPhiBar.Length;
+        var logE = new double[w];
+        double acc = double.NegativeInfinity;
+        logE[w - 1] = acc;
+        for (int kk = w - 1; kk >= 1; kk--) logE[kk - 1] = acc = LogMath.LogAddExp(logPhiBar[kk], acc);
+        return logE;
+    }
+
     /// <summary>log Ĝ = log max over K' of (C_{K'} − Ê(K')) where positive; −∞ when no K' qualifies.</summary>
     internal static double LogGradientLowerBound(double[] logC, double[] logE)
     {
@@ -107,9 +143,9 @@ public static class BiasEstimator
 
     internal static void CheckDelta(double delta)
     {
-        if (!(delta > 0))
+        if (!(delta > 0 && double.IsFinite(delta)))
             throw new ArgumentOutOfRangeException("deltas", delta,
-                $"δ = {delta.ToString(CultureInfo.InvariantCulture)}: the target relative bias must be positive");
+                $"δ = {delta.ToString(CultureInfo.InvariantCulture)}: the target relative bias must be positive and finite");
     }
 
     /// <summary>The smallest K with δ̂(K) &lt; δ (strictly), or W when none is.</summary>
@@ -121,11 +157,11 @@ public static class BiasEstimator
     }
 
     private static BiasDiagnostics Describe(
-        DecayFit fit, double[] logPhiBar, bool decays, double logG, List<string> messages)
+        DecayFit fit, bool[] usable, bool decays, double logG, List<string> messages)
     {
         var flags = BiasDiagnostics.None;
         var zeros = new List<int>();
-        for (int k = 0; k < logPhiBar.Length; k++) if (!DecayRate.IsUsable(logPhiBar, k)) zeros.Add(k);
+        for (int k = 0; k < usable.Length; k++) if (!usable[k]) zeros.Add(k);
         if (zeros.Count > 0)
         {
             flags |= BiasDiagnostics.ZeroGradients;

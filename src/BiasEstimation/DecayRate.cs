@@ -25,6 +25,13 @@ public static class DecayRate
     /// <summary>Lags more than this many nats (a factor e^50 ≈ 5e21) below the largest φ̄ count as zero gradient.</summary>
     public const double ZeroGradientLogGap = 50;
 
+    /// <summary>
+    /// The most usable lags the quantile estimator pairs up: their L(L−1)/2 slopes (2,096,128 here, 16 MB) are
+    /// held and sorted. Beyond it the lags are thinned to this many, evenly spaced with the first and last kept,
+    /// so time and memory stay bounded whatever W is; the thinned set still spans the whole range.
+    /// </summary>
+    public const int MaxQuantileLags = 2048;
+
     /// <summary>Dispatches to <see cref="Ols"/>, <see cref="Max"/> or <see cref="Quantile"/>.</summary>
     /// <param name="logPhiBar">ℓ_k for k = 0..W−1; −∞ allowed (zero gradient), NaN and +∞ are not.</param>
     /// <param name="method">The estimator.</param>
@@ -96,7 +103,10 @@ public static class DecayRate
         var usable = new List<int>();
         for (int k = tau; k < logPhiBar.Length; k++) if (IsUsable(logPhiBar[k], floor)) usable.Add(k);
         if (usable.Count < 2) return new DecayFit(0, usable.Count);
-        var slopes = new double[usable.Count * (usable.Count - 1) / 2];
+        int found = usable.Count;
+        if (found > MaxQuantileLags)
+            usable = Enumerable.Range(0, MaxQuantileLags).Select(i => usable[(int)((long)i * (found - 1) / (MaxQuantileLags - 1))]).ToList();
+        var slopes = new double[(long)usable.Count * (usable.Count - 1) / 2];
         int m = 0;
         for (int a = 0; a < usable.Count; a++)
             for (int b = a + 1; b < usable.Count; b++)
@@ -108,11 +118,21 @@ public static class DecayRate
         double h = (slopes.Length - 1) * quantile;
         int lo = (int)Math.Floor(h);
         int hi = Math.Min(lo + 1, slopes.Length - 1);
-        return new DecayFit(slopes[lo] + (h - lo) * (slopes[hi] - slopes[lo]), usable.Count);
+        return new DecayFit(slopes[lo] + (h - lo) * (slopes[hi] - slopes[lo]), found);
     }
 
-    /// <summary>Whether lag k counts in a fit: finite and within <see cref="ZeroGradientLogGap"/> of the largest ℓ.</summary>
+    /// <summary>Whether lag k counts in a fit: finite and within <see cref="ZeroGradientLogGap"/> of the largest ℓ.
+    /// One call scans the whole profile; for every lag use <see cref="UsableLags"/>.</summary>
     public static bool IsUsable(ReadOnlySpan<double> logPhiBar, int k) => IsUsable(logPhiBar[k], UsableFloor(logPhiBar));
+
+    /// <summary><see cref="IsUsable(ReadOnlySpan{double}, int)"/> for every lag, in one pass.</summary>
+    public static bool[] UsableLags(ReadOnlySpan<double> logPhiBar)
+    {
+        double floor = UsableFloor(logPhiBar);
+        var usable = new bool[logPhiBar.Length];
+        for (int k = 0; k < usable.Length; k++) usable[k] = IsUsable(logPhiBar[k], floor);
+        return usable;
+    }
 
     private static bool IsUsable(double l, double floor) => double.IsFinite(l) && l >= floor;
 

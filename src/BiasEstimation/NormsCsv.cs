@@ -112,6 +112,9 @@ public static class NormsCsv
     {
         string shown = text.Trim();
         if (shown.Length > 40) shown = shown[..40] + "…";
+        // Control characters (a stray NUL, an escape sequence) would corrupt the terminal or split the line.
+        if (shown.Any(char.IsControl) || shown.Any(char.IsSurrogate))
+            shown = string.Concat(shown.Select(c => char.IsControl(c) || char.IsSurrogate(c) ? $"\\u{(int)c:x4}" : c.ToString()));
         return new FormatException(
             $"{source}: line {line}, column {column}" + (text.Length > 0 ? $": '{shown}'" : "") + $": {why}");
     }

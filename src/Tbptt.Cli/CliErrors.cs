@@ -7,7 +7,8 @@ namespace Tbptt.Cli;
 /// </summary>
 public static class CliErrors
 {
-    public const int UserError = 2, InternalError = 70, Interrupted = 130;
+    /// <summary>Exit codes: 2 bad input, 3 a training run diverged (NaN/∞), 70 a bug of ours, 130 stopped by Ctrl-C.</summary>
+    public const int UserError = 2, Diverged = 3, InternalError = 70, Interrupted = 130;
 
     public static int Run(Func<int> action)
     {
@@ -19,6 +20,12 @@ public static class CliErrors
         {
             Console.Error.WriteLine("tbptt: stopped; what was written so far is kept.");
             return Interrupted;
+        }
+        catch (OutOfMemoryException)
+        {
+            // Sizes are checked where they are parsed; this is the backstop for what no check foresaw.
+            Console.Error.WriteLine("tbptt: error: out of memory: the sizes given (model, batch, window, samples) need more memory than this machine has.");
+            return UserError;
         }
         catch (Exception e) when (IsUserError(e))
         {

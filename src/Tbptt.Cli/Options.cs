@@ -25,8 +25,15 @@ public static class Opt
             ? v : throw new UserInputException($"{option}: '{s}' is not a whole number.")).ToArray();
 
     /// <summary>A number that must be finite (NaN and ∞ would reach the optimizer and every output file).</summary>
-    public static double Finite(double value, string option) => double.IsFinite(value) ? value
-        : throw new UserInputException($"{option}: {value.ToString(CultureInfo.InvariantCulture)} is not a finite number.");
+    /// <param name="what">What the number is, for the message ("the learning rate").</param>
+    public static double Finite(double value, string option, string what) => double.IsFinite(value) ? value
+        : throw new UserInputException($"{option}: {what} must be a finite number (got {value.ToString(CultureInfo.InvariantCulture)}).");
+    /// <summary>--on-nonfinite: stop or skip.</summary>
+    public static Tbptt.Training.NonFinitePolicy ParseNonFinite(string text) => text.ToLowerInvariant() switch
+    {
+        "stop" => Tbptt.Training.NonFinitePolicy.Stop, "skip" => Tbptt.Training.NonFinitePolicy.Skip,
+        _ => throw new UserInputException($"--on-nonfinite: '{text}' is not one of stop, skip."),
+    };
 
     public static string[] Split(string text) =>
         text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

@@ -35,8 +35,13 @@ public class LogSpaceProperties
         }
         double beta = Math.Exp(logBeta);
         var e = new double[w];
+        // A vanished tail (no usable lag past τ, unusable lags at the end): Ê(K) is the measured sum from K on.
+        double floor = phiBar.Max() * Math.Exp(-DecayRate.ZeroGradientLogGap);
+        int last = Array.FindLastIndex(phiBar, p => p > 0 && p >= floor);
+        bool vanished = last >= 0 && last <= tau && last < w - 1;
         for (int kk = 1; kk <= w; kk++)
         {
+            if (vanished) { e[kk - 1] = phiBar.Skip(kk).Sum(); continue; }
             if (logBeta >= 0) { e[kk - 1] = double.PositiveInfinity; continue; }
             double head = 0;
             for (int k = kk; k < tau; k++) head += phiBar[k];

@@ -138,7 +138,7 @@ public class SweepCommandTests
         var noSlurm = RunWithPath("/nonexistent", "sweep", "slurm", dir);
         AssertOneLineError(noSlurm, "sbatch is not installed");
         AssertOneLineError(Run(["sweep", "plan", "copy", .. Tiny[..^2], "--seeds", "1,1", "--out", Path.Combine(empty, "s")]), "a seed appears twice");
-        AssertOneLineError(Run(["sweep", "plan", "copy", .. Tiny, "--lr", "NaN", "--out", Path.Combine(empty, "s")]), "--lr: NaN is not a finite number");
+        AssertOneLineError(Run(["sweep", "plan", "copy", .. Tiny, "--lr", "NaN", "--out", Path.Combine(empty, "s")]), "--lr: the learning rate must be a finite number (got NaN)");
         AssertOneLineError(Run(["sweep", "plan", "copy", .. Tiny, "--minutes", "1e300", "--out", Path.Combine(empty, "s")]), "--minutes");
         AssertOneLineError(Run(["sweep", "plan", "copy", .. Tiny, "--data", Path.Combine(empty, "nodata"), "--out", Path.Combine(empty, "s")]), "nodata: no such folder");
         // A different plan may replace one that has not started, never one whose runs have.

@@ -83,7 +83,7 @@ public class CharLmTests
             Assert.True(stopped.Interrupted);
         }
         // A killed process may leave a temporary file of an atomic write and a metrics row past its checkpoint.
-        File.WriteAllText(Path.Combine(parted, ".checkpoint.safetensors.0123.tmp"), "partial");
+        File.WriteAllText(Path.Combine(parted, $".checkpoint.safetensors.{Guid.NewGuid():N}.tmp"), "partial");
         File.AppendAllText(Path.Combine(parted, "metrics.csv"), File.ReadAllLines(Path.Combine(parted, "metrics.csv"))[^1] + "\n");
         var resumed = Train(o, parted, resume: true);
         Assert.False(resumed.Interrupted);

@@ -74,6 +74,27 @@ public static class AtomicFile
         Write(path, stream => stream.Write(bytes));
     }
 
+    /// <summary>
+    /// Deletes the <c>.NAME.&lt;32 hex digits&gt;.tmp</c> files that <see cref="Write"/> leaves when its process is
+    /// killed mid-write, in <paramref name="directory"/> (not below). Call it only when no other process writes
+    /// there (a resumed run owns its folder). Returns how many were deleted.
+    /// </summary>
+    public static int DeleteStaleTemporaries(string directory)
+    {
+        if (!Directory.Exists(directory)) return 0;
+        int removed = 0;
+        foreach (string file in Directory.EnumerateFiles(directory, ".*.tmp"))
+        {
+            string name = Path.GetFileName(file);
+            // ".<name>.<guid>.tmp": the guid is the 32 hex digits before ".tmp".
+            int end = name.Length - ".tmp".Length, start = end - 32;
+            if (start < 2 || name[start - 1] != '.' || name.AsSpan(start, 32).ContainsAnyExcept("0123456789abcdef")) continue;
+            TryDelete(file);
+            if (!File.Exists(file)) removed++;
+        }
+        return removed;
+    }
+
     private static void TryDelete(string temp)
     {
         try

@@ -64,6 +64,8 @@ public static class ModelCheckpoint
         };
         int layers = ParseInt(file, "layers");
         bool tokens = file.Contains("embedding.weight") || file.Contains("encoder.weight");
+        // A token model whose embedding was deleted must say so, not pass for a vector model of odd sizes.
+        if (!tokens && m.TryGetValue("input", out var input) && input == "tokens") file.Get("embedding.weight");
         var dec = file.Get("decoder.weight");
         if (dec.Shape.Count != 2) throw new InvalidDataException($"{file.Path}: decoder.weight must be 2-dimensional, is {dec.ShapeText}");
         int output = dec.Shape[0], hidden = dec.Shape[1];
@@ -94,7 +96,7 @@ public static class ModelCheckpoint
             Dropout = m.TryGetValue("dropout", out var d) && double.TryParse(d, NumberStyles.Float, CultureInfo.InvariantCulture, out double p) ? p : 0,
         };
         try { config.Validate(); }
-        catch (ArgumentException e) { throw new InvalidDataException($"{file.Path}: inconsistent model: {e.Message}"); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{file.Path}: inconsistent model: {OneLine(e)}"); }
         return config;
     }
 
@@ -102,9 +104,14 @@ public static class ModelCheckpoint
     public static SequenceModel<float> Load(SafetensorsFile file) => Load<float>(file);
 
     /// <summary>Loads a model in any float type (float64 for gradient checks).</summary>
+    /// <exception cref="InvalidDataException">The metadata or a tensor does not describe a valid model; the message
+    /// names the file and the tensor or key. Every tensor is checked before the model is allocated, so the
+    /// memory used is bounded by the tensors actually present, whatever the metadata claims.</exception>
     public static SequenceModel<T> Load<T>(SafetensorsFile file) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        var model = new SequenceModel<T>(ReadConfig(file));
+        var config = ReadConfig(file);
+        CheckTensors(file, config);
+        var model = new SequenceModel<T>(config);
         var p = model.Parameters;
         foreach (var s in p.Owned)
         {
@@ -114,6 +121,35 @@ public static class ModelCheckpoint
             for (int i = 0; i < values.Length; i++) dst[i] = T.CreateTruncating(values[i]);
         }
         return model;
+    }
+
+    /// <summary>Every tensor the configuration implies is present, floating-point and of its shape; no layer beyond
+    /// the metadata's count is.</summary>
+    private static void CheckTensors(SafetensorsFile file, ModelConfig config)
+    {
+        foreach (var (expected, shape) in config.ParameterShapes())
+        {
+            string name = expected == "embedding.weight" && !file.Contains(expected) ? "encoder.weight" : expected;
+            var t = file.Get(name);
+            if (t.Shape.Count != shape.Length || !t.Shape.Select(d => (long)d).SequenceEqual(shape))
+                throw new InvalidDataException($"{file.Path}: tensor {Safetensors.Quote(name)} has shape {t.ShapeText}, expected [{string.Join(", ", shape)}]");
+            if (t.DType is not (SafetensorsDType.F32 or SafetensorsDType.F64 or SafetensorsDType.F16 or SafetensorsDType.BF16))
+                throw new InvalidDataException($"{file.Path}: tensor {Safetensors.Quote(name)} has dtype {t.DType}, expected a floating-point one");
+        }
+        string beyond = $"rnn.weight_ih_l{config.Layers}";
+        if (file.Contains(beyond))
+            throw new InvalidDataException($"{file.Path}: metadata 'layers' = {config.Layers}, but the file has {Safetensors.Quote(beyond)}");
+    }
+
+    /// <summary>An argument error as one line: .NET appends "(Parameter 'x')" and, on a new line, the value.</summary>
+    private static string OneLine(ArgumentException e)
+    {
+        string m = e.Message;
+        int cut = m.IndexOf(" (Parameter '", StringComparison.Ordinal);
+        if (cut >= 0) m = m[..cut];
+        if (e is ArgumentOutOfRangeException { ActualValue: { } v })
+            m += $" (got {Convert.ToString(v, CultureInfo.InvariantCulture)})";
+        return m.ReplaceLineEndings(" ");
     }
 
     private static int ParseInt(SafetensorsFile file, string key)

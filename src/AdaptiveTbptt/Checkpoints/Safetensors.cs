@@ -63,12 +63,30 @@ public static class Safetensors
         if (!File.Exists(path))
             throw new FileNotFoundException($"Safetensors file not found: {path}", path);
         using SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        long length = RandomAccess.GetLength(handle);
+        return ReadCore(path, RandomAccess.GetLength(handle), (destination, offset) => ReadExactly(handle, destination, offset, path));
+    }
+
+    /// <summary>Reads and validates safetensors content held in memory, exactly as <see cref="Read(string)"/> reads
+    /// a file; <paramref name="name"/> stands for the path in messages.</summary>
+    /// <exception cref="InvalidDataException">The content is not valid safetensors; the message says why.</exception>
+    public static SafetensorsFile Read(byte[] content, string name)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        return ReadCore(name, content.Length, (destination, offset) => content.AsSpan((int)offset, destination.Length).CopyTo(destination));
+    }
+
+    private delegate void ReadAt(Span<byte> destination, long offset);
+
+    /// <summary>The whole reader over any source of <paramref name="length"/> bytes: nothing is allocated before the
+    /// size that asks for it has been checked against the length.</summary>
+    private static SafetensorsFile ReadCore(string path, long length, ReadAt read)
+    {
         if (length < 8)
             throw Invalid(path, $"too short: {length} bytes, but the file must start with an 8-byte header length");
 
         Span<byte> prefix = stackalloc byte[8];
-        ReadExactly(handle, prefix, 0, path);
+        read(prefix, 0);
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
         if (headerLength > (ulong)(length - 8))
             throw Invalid(path, $"header length {headerLength} is larger than the rest of the file ({length - 8} bytes)");
@@ -76,7 +94,7 @@ public static class Safetensors
             throw Invalid(path, $"header length {headerLength} exceeds the limit of {MaxHeaderLength} bytes");
 
         var header = new byte[headerLength];
-        ReadExactly(handle, header, 8, path);
+        read(header, 8);
         long dataStart = 8 + (long)headerLength;
         var (metadata, entries) = ParseHeader(path, header, length - dataStart);
 
@@ -84,7 +102,7 @@ public static class Safetensors
         foreach (var e in entries)
         {
             var data = new byte[e.End - e.Begin];
-            ReadExactly(handle, data, dataStart + e.Begin, path);
+            read(data, dataStart + e.Begin);
             tensors.Add(SafetensorsTensor.FromOwned(e.Name, e.DType, e.Shape, data));
         }
         return new SafetensorsFile(path, metadata, tensors);
@@ -194,34 +212,47 @@ public static class Safetensors
         }
         using (document)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-                throw Invalid(path, $"the header is a JSON {Kind(root)}, expected an object");
-            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-            var entries = new List<Entry>();
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var property in root.EnumerateObject())
+            try
             {
-                if (!seen.Add(property.Name))
-                    throw Invalid(path, $"{Quote(property.Name)} appears twice in the header");
-                if (property.Name == MetadataKey)
-                    ReadMetadata(path, property.Value, metadata);
-                else
-                    entries.Add(ReadEntry(path, property.Name, property.Value, dataLength));
+                return ParseRoot(path, document.RootElement, dataLength);
             }
-            entries.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin)
-                : a.End != b.End ? a.End.CompareTo(b.End) : string.CompareOrdinal(a.Name, b.Name));
-            Entry? previous = null;
-            foreach (var e in entries)
+            catch (InvalidOperationException)
             {
-                if (e.Begin == e.End)
-                    continue; // an empty tensor occupies no bytes
-                if (previous is { } p && e.Begin < p.End)
-                    throw Invalid(path, $"tensors {Quote(p.Name)} [{p.Begin}, {p.End}] and {Quote(e.Name)} [{e.Begin}, {e.End}] overlap");
-                previous = e;
+                // System.Text.Json refuses to decode an escaped lone surrogate ("\ud800") into a string.
+                throw Invalid(path, "a header string holds an unpaired surrogate escape such as \\ud800, which is not Unicode text");
             }
-            return (metadata, entries);
         }
+    }
+
+    private static (IReadOnlyDictionary<string, string> Metadata, List<Entry> Entries) ParseRoot(
+        string path, JsonElement root, long dataLength)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+            throw Invalid(path, $"the header is a JSON {Kind(root)}, expected an object");
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        var entries = new List<Entry>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in root.EnumerateObject())
+        {
+            if (!seen.Add(property.Name))
+                throw Invalid(path, $"{Quote(property.Name)} appears twice in the header");
+            if (property.Name == MetadataKey)
+                ReadMetadata(path, property.Value, metadata);
+            else
+                entries.Add(ReadEntry(path, property.Name, property.Value, dataLength));
+        }
+        entries.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin)
+            : a.End != b.End ? a.End.CompareTo(b.End) : string.CompareOrdinal(a.Name, b.Name));
+        Entry? previous = null;
+        foreach (var e in entries)
+        {
+            if (e.Begin == e.End)
+                continue; // an empty tensor occupies no bytes
+            if (previous is { } p && e.Begin < p.End)
+                throw Invalid(path, $"tensors {Quote(p.Name)} [{p.Begin}, {p.End}] and {Quote(e.Name)} [{e.Begin}, {e.End}] overlap");
+            previous = e;
+        }
+        return (metadata, entries);
     }
 
     private static void ReadMetadata(string path, JsonElement value, Dictionary<string, string> metadata)

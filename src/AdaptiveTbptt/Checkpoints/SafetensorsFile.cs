@@ -3,7 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 namespace Tbptt.Checkpoints;
 
 /// <summary>
-/// The content of a safetensors file as <see cref="Safetensors.Read"/> returns it: the <c>__metadata__</c> strings
+/// The content of a safetensors file as <see cref="Safetensors.Read(string)"/> returns it: the <c>__metadata__</c> strings
 /// and the tensors in file order (by data offset). Lookups that fail throw <see cref="InvalidDataException"/>
 /// naming the file and what is missing, so a command-line tool can print the message as its one error line.
 /// </summary>

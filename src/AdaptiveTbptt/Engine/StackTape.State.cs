@@ -61,18 +61,30 @@ public sealed partial class StackTape<T> where T : unmanaged, IFloatingPointIeee
     /// <summary>Restores a <see cref="Snapshot"/> of <paramref name="stored"/> steps.</summary>
     public void Restore(int stored, IReadOnlyDictionary<string, T[]> snapshot)
     {
-        EnsureCapacity(Math.Max(stored, 1));
+        if (stored < 0) throw new InvalidDataException($"tape snapshot of {stored} steps: the count must be ≥ 0.");
+        // Sizes first, in 64-bit arithmetic, before anything is allocated for `stored` steps: the snapshot's own
+        // arrays then bound the capacity, whatever count a damaged checkpoint claims.
         foreach (var (name, b) in Buffers())
         {
-            if (!snapshot.TryGetValue(name, out var v) || v.Length != b.Length(stored))
+            long expected = ((long)stored + b.ExtraSlots) * b.PerStep;
+            if (!snapshot.TryGetValue(name, out var v) || v.Length != expected)
                 throw new InvalidDataException($"tape snapshot lacks '{name}' or has the wrong size for {stored} steps.");
-            v.CopyTo(b.Values, 0);
         }
+        if (_tokens.Length > 0 && (!snapshot.TryGetValue("tokens", out var ids) || ids.Length != (long)stored * Batch))
+            throw new InvalidDataException($"tape snapshot lacks the token ids of {stored} steps.");
+        EnsureCapacity(Math.Max(stored, 1));
+        foreach (var (name, b) in Buffers()) snapshot[name].CopyTo(b.Values, 0);
         if (_tokens.Length > 0)
         {
-            if (!snapshot.TryGetValue("tokens", out var t) || t.Length != stored * Batch)
-                throw new InvalidDataException($"tape snapshot lacks the token ids of {stored} steps.");
-            for (int i = 0; i < t.Length; i++) _tokens[i] = int.CreateTruncating(t[i]);
+            var t = snapshot["tokens"];
+            int vocabulary = _model.Config.InputSize;
+            for (int i = 0; i < t.Length; i++)
+            {
+                // A token id outside the vocabulary would index past the embedding when the window is replayed.
+                if (!(t[i] >= T.Zero && t[i] < T.CreateTruncating(vocabulary)) || t[i] != T.Floor(t[i]))
+                    throw new InvalidDataException($"tape snapshot: token id {t[i]} at {i} is not in [0, {vocabulary}).");
+                _tokens[i] = int.CreateTruncating(t[i]);
+            }
         }
         Stored = stored;
     }

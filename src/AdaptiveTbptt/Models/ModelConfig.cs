@@ -68,9 +68,55 @@ public sealed record ModelConfig
     /// <summary>Floats of recurrent state per batch row: every layer's h, plus c for an LSTM.</summary>
     public int StateSize => Layers * HiddenSize * (Cell == CellKind.Lstm ? 2 : 1);
 
+    /// <summary>
+    /// The most parameters a model may have: they live in one flat array (and so do their gradients and moments),
+    /// whose length .NET caps at <see cref="Array.MaxLength"/>.
+    /// </summary>
+    public static long MaxParameters => Array.MaxLength;
+
+    /// <summary>The deepest stack accepted; far beyond any trainable recurrent stack, and it keeps a model's
+    /// bookkeeping (four tensors per layer) small whatever a flag or a file's metadata says.</summary>
+    public const int MaxLayers = 1024;
+
+    /// <summary>
+    /// Every owned parameter tensor in state_dict order, with its shape: what <see cref="SequenceModel{T}"/>
+    /// allocates, computed without allocating it (a loader checks a file against this first). Dimensions are
+    /// 64-bit, so an absurd configuration is measured rather than overflowing.
+    /// </summary>
+    public IEnumerable<(string Name, long[] Shape)> ParameterShapes()
+    {
+        long g = GateCount, h = HiddenSize;
+        if (Input == InputKind.Tokens) yield return ("embedding.weight", [InputSize, EmbedSize]);
+        for (int l = 0; l < Layers; l++)
+        {
+            yield return ($"rnn.weight_ih_l{l}", [g * h, l == 0 ? FirstLayerInputSize : h]);
+            yield return ($"rnn.weight_hh_l{l}", [g * h, h]);
+            yield return ($"rnn.bias_ih_l{l}", [g * h]);
+            yield return ($"rnn.bias_hh_l{l}", [g * h]);
+        }
+        if (!TieWeights) yield return ("decoder.weight", [OutputSize, h]);
+        yield return ("decoder.bias", [OutputSize]);
+    }
+
+    /// <summary>The number of parameters, in 64-bit arithmetic (a tied weight counts once), without enumerating
+    /// layers one by one: layer l ≥ 1 has the same size as layer 1.</summary>
+    public long ParameterCount
+    {
+        get
+        {
+            Int128 g = GateCount, h = HiddenSize;
+            Int128 layer0 = g * h * (FirstLayerInputSize + h + 2), later = g * h * (h + h + 2);
+            Int128 n = layer0 + later * (Layers - 1) + OutputSize;
+            if (Input == InputKind.Tokens) n += (Int128)InputSize * EmbedSize;
+            if (!TieWeights) n += (Int128)OutputSize * h;
+            return n > long.MaxValue ? long.MaxValue : (long)n;
+        }
+    }
+
     public void Validate()
     {
         Positive(Layers, nameof(Layers));
+        if (Layers > MaxLayers) throw new ArgumentOutOfRangeException(nameof(Layers), Layers, $"at most {MaxLayers} layers.");
         Positive(InputSize, nameof(InputSize));
         Positive(HiddenSize, nameof(HiddenSize));
         Positive(OutputSize, nameof(OutputSize));
@@ -85,6 +131,10 @@ public sealed record ModelConfig
             throw new ArgumentException(
                 $"tied weights need token input with embed = hidden and vocab = output (embed {EmbedSize}, hidden {HiddenSize}, vocab {InputSize}, output {OutputSize}).",
                 nameof(TieWeights));
+        long count = ParameterCount;
+        if (count > MaxParameters)
+            throw new ArgumentOutOfRangeException(nameof(HiddenSize), HiddenSize,
+                $"this model would have {count:N0} parameters; the engine holds at most {MaxParameters:N0} (one flat array): lower the hidden size, layers or vocabulary.");
 
         static void Positive(int value, string name)
         {

@@ -22,6 +22,12 @@ public sealed class SequenceModel<T> where T : unmanaged, IFloatingPointIeee754<
     public SequenceModel(ModelConfig config)
     {
         config.Validate();
+        // Parameters and gradients must fit in memory; refusing here beats an OutOfMemoryException mid-allocation.
+        double bytes = 2.0 * config.ParameterCount * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (bytes > available)
+            throw new ArgumentOutOfRangeException(nameof(config), config.ParameterCount,
+                $"a model of {config.ParameterCount:N0} parameters needs {bytes / 1e9:G3} GB for its parameters and gradients alone, more than this machine's {available / 1e9:G3} GB.");
         Config = config;
         int g = config.GateCount, h = config.HiddenSize;
         if (config.Input == InputKind.Tokens)

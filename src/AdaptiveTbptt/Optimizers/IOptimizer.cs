@@ -23,11 +23,15 @@ public interface IOptimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 /// <summary>Global-norm clipping as PyTorch's clip_grad_norm_: g ← g · max/(‖g‖ + 1e−6) when ‖g‖ &gt; max.</summary>
 public static class GradientClipping
 {
-    /// <summary>Clips in place and returns the norm before clipping (what a trainer logs).</summary>
+    /// <summary>
+    /// Clips in place and returns the norm before clipping (what a trainer logs). A NaN or infinite norm leaves
+    /// g untouched and is returned as is: scaling by max/∞ would zero the gradient and by max/NaN poison it, and
+    /// either would hide the divergence — check the result (<see cref="Training.NonFiniteGuard"/>) before stepping.
+    /// </summary>
     public static double ClipGlobalNorm<T>(Span<T> grad, double maxNorm) where T : unmanaged, IFloatingPointIeee754<T>
     {
         double norm = Norm<T>(grad);
-        if (maxNorm > 0 && norm > maxNorm)
+        if (maxNorm > 0 && double.IsFinite(norm) && norm > maxNorm)
             System.Numerics.Tensors.TensorPrimitives.Multiply(grad, T.CreateTruncating(maxNorm / (norm + 1e-6)), grad);
         return norm;
     }

@@ -18,11 +18,17 @@ public sealed record ProbeOptions
 
     public int EffectiveBurnIn => BurnIn ?? Window / 10;
 
+    /// <summary>The largest window and burn-in accepted (each; their sum stays far inside an int).</summary>
+    public const int MaxSteps = 100_000_000;
+
     public void Validate()
     {
         if (Window < 2) throw new ArgumentOutOfRangeException(nameof(Window), Window, "the probe window W must be at least 2.");
         if (EffectiveBurnIn < 0) throw new ArgumentOutOfRangeException(nameof(BurnIn), BurnIn, "burn-in must be ≥ 0.");
         if (Samples < 1) throw new ArgumentOutOfRangeException(nameof(Samples), Samples, "samples must be at least 1.");
+        // Stream positions are ints: burn-in + W (+ the target after them) must stay one.
+        if (Window > MaxSteps) throw new ArgumentOutOfRangeException(nameof(Window), Window, $"the probe window W must be at most {MaxSteps:N0}.");
+        if (EffectiveBurnIn > MaxSteps) throw new ArgumentOutOfRangeException(nameof(BurnIn), BurnIn, $"burn-in must be at most {MaxSteps:N0}.");
         int last = 0;
         foreach (int k in BiasGrid)
         {
@@ -79,6 +85,7 @@ public sealed class GradientProbe<T> where T : unmanaged, IFloatingPointIeee754<
         _model = model;
         _options = options;
         int w = options.Window, s = options.Samples;
+        CheckMemory(model.Config, options);
         // The probe measures the network as it is, without dropout noise.
         _tape = new StackTape<T>(model, s, w) { Training = false };
         _stateGrads = _tape.Layers.Select(l => new T[w * s * l.StateWidth]).ToArray();
@@ -92,6 +99,27 @@ public sealed class GradientProbe<T> where T : unmanaged, IFloatingPointIeee754<
     }
 
     public ProbeOptions Options => _options;
+
+    /// <summary>
+    /// Bytes a probe of this size holds, roughly: the tape of W steps × S samples (states, gates and their
+    /// gradients per layer, inputs, logits), the state gradients and the φ table.
+    /// </summary>
+    public static double EstimateBytes(ModelConfig c, ProbeOptions o)
+    {
+        double perStep = c.Layers * (double)c.HiddenSize * (2 * c.GateCount + 4) + 2.0 * c.FirstLayerInputSize + c.OutputSize + c.StateSize;
+        return (double)o.Window * o.Samples * (perStep * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() + sizeof(double))
+            + (double)o.Window * c.StateSize * sizeof(double);
+    }
+
+    /// <summary>Refuses a probe that could not be held (before anything is allocated), naming its size.</summary>
+    private static void CheckMemory(ModelConfig c, ProbeOptions o)
+    {
+        double limit = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2.0, bytes = EstimateBytes(c, o);
+        double largest = (double)o.Window * o.Samples * Math.Max(c.StateSize, c.Layers > 0 ? (double)c.HiddenSize * c.GateCount : 0);
+        if (bytes > limit || largest > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(o.Samples), o.Samples, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"a probe of W = {o.Window} lags × S = {o.Samples} samples on this model needs about {bytes / 1e9:G3} GB, more than the {limit / 1e9:G3} GB allowed (half this machine's memory): lower --samples or --window."));
+    }
 
     /// <summary>Steps of forward and backward compute one probe costs (for compute accounting): S·(b + 2W).</summary>
     public long ComputeSteps => (long)_options.Samples * (_options.EffectiveBurnIn + 2L * _options.Window);

@@ -24,7 +24,7 @@ public sealed record AdaptiveOptions
 
     public void Validate()
     {
-        if (!(Delta > 0)) throw new ArgumentOutOfRangeException(nameof(Delta), Delta, "δ must be > 0.");
+        if (!(Delta > 0 && double.IsFinite(Delta))) throw new ArgumentOutOfRangeException(nameof(Delta), Delta, "δ must be finite and > 0.");
         if (KMin < 1) throw new ArgumentOutOfRangeException(nameof(KMin), KMin, "Kmin must be at least 1.");
         if (KMax < KMin) throw new ArgumentOutOfRangeException(nameof(KMax), KMax, $"Kmax must be ≥ Kmin = {KMin}.");
         if (K0 < 1) throw new ArgumentOutOfRangeException(nameof(K0), K0, "K0 must be at least 1.");

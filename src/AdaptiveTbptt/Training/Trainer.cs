@@ -13,8 +13,11 @@ namespace Tbptt.Training;
 /// the optimizer step at the policy's step scale; evaluation rounds on the validation (and test) stream with
 /// the state carried; the parameters of the best validation point kept. Compute is counted in tokens:
 /// (forward steps + backward steps) × batch, probes included, so runs with different K compare at equal cost.
+/// Every update's loss and gradient norm, the parameters after every step and every evaluation loss are checked
+/// for NaN/∞ (<see cref="NonFiniteGuard"/>, policy <see cref="TrainerOptions.OnNonFinite"/>); a diverged run
+/// stops without calling <see cref="Checkpoint"/>, so nothing non-finite is ever handed out to be saved.
 /// </summary>
-public sealed class Trainer
+public sealed partial class Trainer
 {
     private readonly SequenceModel<float> _model;
     private readonly TokenStream _train, _valid;
@@ -27,6 +30,8 @@ public sealed class Trainer
     private int _trainLossCount;
     private double _lastGradNorm;
     private double _lastTrainLoss = double.NaN; // running train loss as last reported (survives the reset at evaluations)
+    private readonly NonFiniteGuard _guard;
+    private bool _warnedLoss;
 
     public Trainer(SequenceModel<float> model, TrainerOptions options, TokenStream train, TokenStream valid, TokenStream? test = null)
     {
@@ -42,6 +47,7 @@ public sealed class Trainer
         Rng = new SeededRandom(options.Seed);
         _engine.Tape.DropoutRandom = new SeededRandom(options.Seed ^ 0x5DEECE66DL);
         BestParameters = (float[])model.Parameters.Data.Clone();
+        _guard = new NonFiniteGuard(options.OnNonFinite);
     }
 
     public TrainerOptions Options { get; }
@@ -63,6 +69,14 @@ public sealed class Trainer
     public long UpdatesAtBest { get; private set; }
     public float[] BestParameters { get; }
     public IReadOnlyList<EvaluationRecord> Evaluations => _evaluations;
+    /// <summary>Set when the run stopped on a non-finite loss, gradient, parameter or evaluation.</summary>
+    public Divergence? Divergence => _guard.Divergence;
+    /// <summary>Updates skipped under <see cref="NonFinitePolicy.Skip"/>.</summary>
+    public long SkippedUpdates => _guard.Skipped;
+
+    /// <summary>Raised once with a line of advice when the validation loss is finite but absurd (more than ten
+    /// times that of a uniform guess): the run is likely diverging, though nothing is NaN yet.</summary>
+    public event Action<string>? Warning;
 
     /// <summary>Raised after every evaluation round.</summary>
     public event Action<EvaluationRecord>? Evaluated;
@@ -111,7 +125,7 @@ public sealed class Trainer
         {
             _clock.Stop();
         }
-        if (interrupted) Checkpoint?.Invoke(this);
+        if (interrupted && Divergence is null) Checkpoint?.Invoke(this);
         return Summary(interrupted);
     }
 
@@ -129,16 +143,20 @@ public sealed class Trainer
                 if (OutOfBudget()) { budgetSpent = true; break; }
                 var w = Policy.Next(Rng);
                 if (Position + w.K1 > steps) break; // the epoch's tail shorter than a window is dropped
-                TrainOne(w, b);
-                if (Position >= nextEval && Position + 1 <= steps) { Evaluate(); nextEval = NextEvaluationStep(Position, steps); }
+                if (!TrainOne(w, b)) return false;
+                if (Position >= nextEval && Position + 1 <= steps)
+                {
+                    if (!Evaluate()) return false;
+                    nextEval = NextEvaluationStep(Position, steps);
+                }
             }
             if (budgetSpent) break;
             Epoch++;
             Position = 0;
-            Evaluate(final: Epoch >= Options.Epochs || OutOfBudget());
+            if (!Evaluate(final: Epoch >= Options.Epochs || OutOfBudget())) return false;
         }
         // A run cut by its budget ends with an evaluation of where it stopped (unless it just had one).
-        if (budgetSpent && (_evaluations.Count == 0 || _evaluations[^1].Updates != Updates)) Evaluate(final: true);
+        if (budgetSpent && (_evaluations.Count == 0 || _evaluations[^1].Updates != Updates) && !Evaluate(final: true)) return false;
         Progress?.Invoke(1.0, _lastTrainLoss);
         return false;
     }
@@ -158,24 +176,38 @@ public sealed class Trainer
         return int.MaxValue; // the epoch's end evaluates
     }
 
-    private void TrainOne(TruncationWindow w, int b)
+    /// <summary>One update; false when the run diverged (nothing was stepped, and the run must stop).</summary>
+    private bool TrainOne(TruncationWindow w, int b)
     {
         var p = _model.Parameters;
         p.ZeroGrad();
         double loss = _engine.Update(w.K1, w.K2, _train.Inputs.Slice(Position * b, w.K1 * b), _train.Targets.Slice(Position * b, w.K1 * b));
         double clip = Options.ClipSummedLoss ? Options.Clip / w.K1 : Options.Clip;
-        _lastGradNorm = clip > 0 ? GradientClipping.ClipGlobalNorm<float>(p.Grad, clip) : GradientClipping.Norm<float>(p.Grad);
-        _optimizer.LearningRate = Options.LearningRate * w.StepScale;
-        _optimizer.Step(p.Data, p.Grad);
+        double norm = clip > 0 ? GradientClipping.ClipGlobalNorm<float>(p.Grad, clip) : GradientClipping.Norm<float>(p.Grad);
+        double epochNow = Epoch + (double)Position / _train.Steps;
+        var verdict = _guard.Check(loss, norm, Updates + 1, epochNow);
+        if (verdict == UpdateVerdict.Stop) return false;
         Position += w.K1;
-        Updates++;
         TokensSeen += (long)w.K1 * b;
         ComputeTokens += (long)(w.K1 + _engine.LastWindow) * b;
+        if (verdict == UpdateVerdict.Skip)
+        {
+            // The window's forward states may be the non-finite ones: restart the carried state from zero.
+            _engine.ResetState();
+            Progress?.Invoke(Fraction(), _lastTrainLoss);
+            return true;
+        }
+        _lastGradNorm = norm;
+        _optimizer.LearningRate = Options.LearningRate * w.StepScale;
+        _optimizer.Step(p.Data, p.Grad);
+        Updates++;
+        if (!_guard.CheckParameters(p.Data, Updates, epochNow)) return false;
         _trainLossSum += loss;
         _trainLossCount++;
         _lastTrainLoss = _trainLossSum / _trainLossCount;
         Policy.AfterUpdate(Updates);
         Progress?.Invoke(Fraction(), _lastTrainLoss);
+        return true;
     }
 
     private double Fraction()
@@ -191,10 +223,18 @@ public sealed class Trainer
 
     /// <param name="final">The run's last evaluation: no re-estimate (its K would never be used, and its probes
     /// would count against the compute budget).</param>
-    private void Evaluate(bool final = false)
+    /// <returns>False when the validation loss is not finite: the run diverged and stops here, unrecorded.</returns>
+    private bool Evaluate(bool final = false)
     {
         int trainedK = Policy.K; // the K the updates since the last evaluation used
         double valid = EvaluateLoss(_valid);
+        double epochNow = Epoch + (double)Position / _train.Steps;
+        if (!double.IsFinite(valid))
+        {
+            _guard.Diverge(Updates, epochNow, $"the validation loss is {(double.IsNaN(valid) ? "NaN" : "∞")}");
+            return false;
+        }
+        WarnIfAbsurd(valid);
         double test = _test is null ? double.NaN : EvaluateLoss(_test);
         if (valid < BestValidLoss)
         {
@@ -210,15 +250,25 @@ public sealed class Trainer
             if (ProbeComputeTokens > before) _probeCostPerEstimate = ProbeComputeTokens - before;
         }
         var estimate = (Policy as AdaptiveTruncation)?.Latest;
-        var record = new EvaluationRecord(Updates, Epoch + (double)Position / _train.Steps, TokensSeen, ComputeTokens,
+        var record = new EvaluationRecord(Updates, epochNow, TokensSeen, ComputeTokens,
             ProbeComputeTokens, WallSeconds, _trainLossCount > 0 ? _trainLossSum / _trainLossCount : double.NaN,
             valid, test, trainedK, estimate?.LogBeta ?? double.NaN, estimate?.RelativeBiasAtK ?? double.NaN,
-            estimate?.KByTrackedDelta ?? [], _lastGradNorm);
+            estimate?.KByTrackedDelta ?? [], _lastGradNorm, _guard.Skipped);
         _trainLossSum = 0;
         _trainLossCount = 0;
         _evaluations.Add(record);
         Evaluated?.Invoke(record);
         Checkpoint?.Invoke(this);
+        return true;
+    }
+
+    private void WarnIfAbsurd(double valid)
+    {
+        var c = _model.Config;
+        if (_warnedLoss || c.Loss != LossKind.CrossEntropy || !(valid > 10 * Math.Log(c.OutputSize))) return;
+        _warnedLoss = true;
+        Warning?.Invoke(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"warning: at update {Updates} the validation loss is {valid:G4} nats/token, more than 10× that of a uniform guess (log {c.OutputSize} = {Math.Log(c.OutputSize):F3}): training is likely diverging; lower the learning rate or clip the gradient"));
     }
 
     private double _wallOffset; // seconds spent before a resume
@@ -232,54 +282,10 @@ public sealed class Trainer
         return probes <= share * all;
     }
 
-    /// <summary>The complete state of the run now (see <see cref="TrainerState"/>).</summary>
-    public TrainerState ExportState() => new()
-    {
-        Counters = new TrainerCounters(Updates, Epoch, Position, TokensSeen, ComputeTokens, ProbeComputeTokens, BestValidLoss,
-            TestLossAtBest, UpdatesAtBest, _trainLossSum, _trainLossCount, _lastGradNorm, WallSeconds, _optimizer.Steps, Policy.K,
-            _evaluations.ToArray(), (Policy as AdaptiveTruncation)?.History.ToArray() ?? [], _probeCostPerEstimate),
-        Parameters = (float[])_model.Parameters.Data.Clone(),
-        BestParameters = (float[])BestParameters.Clone(),
-        OptimizerState = _optimizer.State.ToDictionary(kv => kv.Key, kv => (float[])kv.Value.Clone()),
-        Rng = Rng.State,
-        DropoutRng = _engine.Tape.DropoutRandom.State,
-        TapeStored = _engine.Tape.Stored,
-        Tape = _engine.Tape.Snapshot().ToDictionary(x => x.Name, x => x.Values),
-    };
-
-    /// <summary>Continues from <paramref name="state"/>; set <see cref="Policy"/> first (its K is restored).</summary>
-    public void ImportState(TrainerState state)
-    {
-        var c = state.Counters;
-        if (state.Parameters.Length != _model.Parameters.Length)
-            throw new InvalidDataException($"the checkpoint holds {state.Parameters.Length} parameters, the model {_model.Parameters.Length}.");
-        state.Parameters.CopyTo(_model.Parameters.Data, 0);
-        state.BestParameters.CopyTo(BestParameters, 0);
-        foreach (var (name, buffer) in _optimizer.State)
-        {
-            if (!state.OptimizerState.TryGetValue(name, out var saved) || saved.Length != buffer.Length)
-                throw new InvalidDataException($"the checkpoint lacks the optimizer's '{name}' (or it has the wrong size).");
-            saved.CopyTo(buffer, 0);
-        }
-        _optimizer.RestoreSteps(c.OptimizerSteps);
-        Rng.State = state.Rng;
-        _engine.Tape.DropoutRandom.State = state.DropoutRng;
-        _engine.Tape.Restore(state.TapeStored, state.Tape);
-        (Updates, Epoch, Position, TokensSeen, ComputeTokens, ProbeComputeTokens) =
-            (c.Updates, c.Epoch, c.Position, c.TokensSeen, c.ComputeTokens, c.ProbeComputeTokens);
-        (BestValidLoss, TestLossAtBest, UpdatesAtBest) = (c.BestValidLoss, c.TestLossAtBest, c.UpdatesAtBest);
-        (_trainLossSum, _trainLossCount, _lastGradNorm, _wallOffset) = (c.TrainLossSum, c.TrainLossCount, c.LastGradNorm, c.WallSeconds);
-        _probeCostPerEstimate = c.ProbeCostPerEstimate;
-        _lastTrainLoss = c.TrainLossCount > 0 ? c.TrainLossSum / c.TrainLossCount : double.NaN;
-        _evaluations.Clear();
-        _evaluations.AddRange(c.Evaluations);
-        if (Policy is AdaptiveTruncation adaptive) adaptive.Restore(c.PolicyK, c.KHistory);
-    }
-
     /// <summary>Wall time of the run, time before a resume included.</summary>
     public double WallSeconds => _wallOffset + _clock.Elapsed.TotalSeconds;
 
     private TrainingSummary Summary(bool interrupted) => new(Policy.Name, Updates,
         Epoch + (double)Position / _train.Steps, ComputeTokens, ProbeComputeTokens, WallSeconds,
-        BestValidLoss, TestLossAtBest, UpdatesAtBest, Policy.K, interrupted, _evaluations);
+        BestValidLoss, TestLossAtBest, UpdatesAtBest, Policy.K, interrupted, _evaluations, Divergence, _guard.Skipped);
 }

@@ -36,15 +36,41 @@ public sealed record TrainerOptions
     public double? MaxProbeShare { get; init; }
     /// <summary>Seeds every random choice of the run (window lengths, probe positions).</summary>
     public long Seed { get; init; } = 1;
+    /// <summary>
+    /// What to do when an update's loss or gradient norm is NaN or infinite (see <see cref="NonFiniteGuard"/>).
+    /// Either way a diverged run stops without writing a checkpoint, so the last good one stays.
+    /// </summary>
+    public NonFinitePolicy OnNonFinite { get; init; } = NonFinitePolicy.Stop;
+
+    /// <summary>The longest <see cref="TimeLimit"/> accepted: about 19 years, far inside TimeSpan's range.</summary>
+    public const double MaxMinutes = 1e7;
+
+    /// <summary>A time limit in minutes as a TimeSpan, checked (finite, positive, at most <see cref="MaxMinutes"/>)
+    /// before the conversion, which would overflow for a huge value.</summary>
+    public static TimeSpan? TimeLimitFromMinutes(double? minutes)
+    {
+        if (minutes is not { } m) return null;
+        if (!(m > 0 && m <= MaxMinutes))
+            throw new ArgumentOutOfRangeException("minutes", m, $"the time limit must be more than 0 and at most {MaxMinutes:0e0} minutes.");
+        return TimeSpan.FromMinutes(m);
+    }
 
     public void Validate()
     {
         if (Optimizer is not ("sgd" or "adam")) throw new ArgumentException($"optimizer '{Optimizer}' is not sgd or adam.", nameof(Optimizer));
-        if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "the learning rate must be > 0.");
-        if (!(Clip >= 0)) throw new ArgumentOutOfRangeException(nameof(Clip), Clip, "clip must be ≥ 0 (0 disables it).");
+        if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "the learning rate must be finite and > 0.");
+        if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, "momentum must be in [0, 1).");
+        if (!(WeightDecay >= 0 && double.IsFinite(WeightDecay))) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "weight decay must be finite and ≥ 0.");
+        if (!(Clip >= 0 && double.IsFinite(Clip))) throw new ArgumentOutOfRangeException(nameof(Clip), Clip, "clip must be finite and ≥ 0 (0 disables it).");
         if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "epochs must be at least 1.");
+        if (ComputeBudget is < 1) throw new ArgumentOutOfRangeException(nameof(ComputeBudget), ComputeBudget, "the compute budget must be at least 1 token.");
+        if (TimeLimit is { } t && !(t > TimeSpan.Zero && t.TotalMinutes <= MaxMinutes))
+            throw new ArgumentOutOfRangeException(nameof(TimeLimit), t, $"the time limit must be more than 0 and at most {MaxMinutes:0e0} minutes.");
         if (EvaluationsPerEpoch < 1) throw new ArgumentOutOfRangeException(nameof(EvaluationsPerEpoch), EvaluationsPerEpoch, "evaluations per epoch must be at least 1.");
         if (EvalChunk < 1) throw new ArgumentOutOfRangeException(nameof(EvalChunk), EvalChunk, "the evaluation chunk must be at least 1 step.");
+        if (MaxProbeShare is { } share && !(share > 0 && share <= 1))
+            throw new ArgumentOutOfRangeException(nameof(MaxProbeShare), share, "the probe share must be in (0, 1].");
+        if (!Enum.IsDefined(OnNonFinite)) throw new ArgumentOutOfRangeException(nameof(OnNonFinite), OnNonFinite, "unknown non-finite policy.");
     }
 }
 
@@ -55,7 +81,7 @@ public sealed record TrainerOptions
 public sealed record EvaluationRecord(
     long Updates, double Epoch, long TokensSeen, long ComputeTokens, long ProbeComputeTokens, double WallSeconds,
     double TrainLoss, double ValidLoss, double TestLoss, int K, double LogBeta, double RelativeBiasAtK,
-    IReadOnlyList<(double Delta, int K)> KByDelta, double GradientNorm)
+    IReadOnlyList<(double Delta, int K)> KByDelta, double GradientNorm, long SkippedUpdates = 0)
 {
     public double ValidPerplexity => Math.Exp(ValidLoss);
     public double ValidBitsPerToken => ValidLoss / Math.Log(2);
@@ -63,12 +89,13 @@ public sealed record EvaluationRecord(
     public double TestBitsPerToken => TestLoss / Math.Log(2);
 }
 
-/// <summary>The outcome of a run.</summary>
+/// <summary>The outcome of a run. <see cref="Divergence"/> is set when it stopped on a non-finite value.</summary>
 public sealed record TrainingSummary(
     string Policy, long Updates, double Epochs, long ComputeTokens, long ProbeComputeTokens, double WallSeconds,
     double BestValidLoss, double TestLossAtBest, long UpdatesAtBest, int FinalK, bool Interrupted,
-    IReadOnlyList<EvaluationRecord> Evaluations)
+    IReadOnlyList<EvaluationRecord> Evaluations, Divergence? Divergence = null, long SkippedUpdates = 0)
 {
+    public bool Diverged => Divergence is not null;
     public double BestValidPerplexity => Math.Exp(BestValidLoss);
     public double TestPerplexityAtBest => Math.Exp(TestLossAtBest);
     public double BestValidBitsPerToken => BestValidLoss / Math.Log(2);

@@ -18,6 +18,8 @@ public sealed class TrainerState
     public required ulong[] DropoutRng { get; init; }
     public required int TapeStored { get; init; }
     public required IReadOnlyDictionary<string, float[]> Tape { get; init; }
+    /// <summary>Where the state was read from, for error messages (null when built in memory).</summary>
+    public string? Source { get; init; }
 }
 
 /// <summary>The scalar part of <see cref="TrainerState"/>; serialised as JSON into a checkpoint's metadata.</summary>
@@ -25,7 +27,8 @@ public sealed record TrainerCounters(
     long Updates, int Epoch, int Position, long TokensSeen, long ComputeTokens, long ProbeComputeTokens,
     double BestValidLoss, double TestLossAtBest, long UpdatesAtBest, double TrainLossSum, int TrainLossCount,
     double LastGradNorm, double WallSeconds, long OptimizerSteps, int PolicyK,
-    IReadOnlyList<EvaluationRecord> Evaluations, IReadOnlyList<KEstimate> KHistory, long ProbeCostPerEstimate)
+    IReadOnlyList<EvaluationRecord> Evaluations, IReadOnlyList<KEstimate> KHistory, long ProbeCostPerEstimate,
+    long SkippedUpdates = 0, int ConsecutiveSkips = 0)
 {
     /// <summary>JSON that keeps NaN/∞ and tuples: a resumed run must see exactly the numbers it saved.</summary>
     public static readonly JsonSerializerOptions Json = new()
@@ -37,8 +40,18 @@ public sealed record TrainerCounters(
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
-    public static TrainerCounters FromJson(string json) =>
-        JsonSerializer.Deserialize<TrainerCounters>(json, Json) ?? throw new InvalidDataException("empty trainer state.");
+    /// <exception cref="InvalidDataException">The text is not the JSON of a <see cref="TrainerCounters"/>.</exception>
+    public static TrainerCounters FromJson(string json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<TrainerCounters>(json, Json) ?? throw new InvalidDataException("trainer.counters is empty.");
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
+        {
+            throw new InvalidDataException($"trainer.counters is not valid ({e.Message.Split('\n')[0]})");
+        }
+    }
 
     /// <summary>A <see cref="KEstimate"/> is stored without its full last estimate (a diagnostic, not state).</summary>
     private sealed class JsonIgnoreLastConverter : JsonConverter<KEstimate>

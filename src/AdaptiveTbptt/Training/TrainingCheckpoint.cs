@@ -37,25 +37,42 @@ public static class TrainingCheckpoint
     }
 
     /// <summary>Reads the trainer state of a checkpoint written by <see cref="Save"/>.</summary>
+    /// <exception cref="InvalidDataException">A field is missing, has the wrong dtype or cannot be parsed; the
+    /// message names the file and the field. (Ranges are checked by <see cref="Trainer.ImportState"/>.)</exception>
     public static TrainerState Load(SafetensorsFile file)
     {
         var model = ModelCheckpoint.Load(file);
-        var counters = TrainerCounters.FromJson(file.GetMetadata(Prefix + "counters"));
-        int stored = int.Parse(file.GetMetadata(Prefix + "tape_stored"), CultureInfo.InvariantCulture);
+        InvalidDataException Bad(string field, string why) => new($"{file.Path}: damaged checkpoint: {field} {why}");
+        TrainerCounters counters;
+        try { counters = TrainerCounters.FromJson(file.GetMetadata(Prefix + "counters")); }
+        catch (InvalidDataException e) when (!e.Message.StartsWith(file.Path, StringComparison.Ordinal)) { throw new InvalidDataException($"{file.Path}: damaged checkpoint: {e.Message}"); }
+        string storedText = file.GetMetadata(Prefix + "tape_stored");
+        if (!int.TryParse(storedText, NumberStyles.None, CultureInfo.InvariantCulture, out int stored))
+            throw Bad(Prefix + "tape_stored", $"= {Safetensors.Quote(storedText)} is not a step count.");
+        float[] Floats(SafetensorsTensor t) => t.DType == SafetensorsDType.F32 && t.Shape.Count == 1
+            ? t.ToFloat32()
+            : throw Bad(Safetensors.Quote(t.Name), $"is {t.DType} {t.ShapeText}, expected a one-dimensional F32 tensor.");
         Dictionary<string, float[]> Group(string group) => file.Tensors
             .Where(t => t.Name.StartsWith(Prefix + group, StringComparison.Ordinal))
-            .ToDictionary(t => t.Name[(Prefix.Length + group.Length)..], t => t.ToFloat32());
-        ulong[] Words(string name) => file.Get(Prefix + name).ToInt64().Select(l => unchecked((ulong)l)).ToArray();
+            .ToDictionary(t => t.Name[(Prefix.Length + group.Length)..], Floats);
+        ulong[] Words(string name)
+        {
+            var t = file.Get(Prefix + name);
+            if (t.DType != SafetensorsDType.I64 || !t.HasShape([4]))
+                throw Bad(Safetensors.Quote(t.Name), $"is {t.DType} {t.ShapeText}, expected I64 [4].");
+            return t.ToInt64().Select(l => unchecked((ulong)l)).ToArray();
+        }
         return new TrainerState
         {
             Counters = counters,
             Parameters = model.Parameters.Data,
-            BestParameters = file.Get(Prefix + "best_parameters").ToFloat32(),
+            BestParameters = Floats(file.Get(Prefix + "best_parameters")),
             OptimizerState = Group("optimizer."),
             Rng = Words("rng"),
             DropoutRng = Words("dropout_rng"),
             TapeStored = stored,
             Tape = Group("tape."),
+            Source = file.Path,
         };
     }
 }

@@ -23,8 +23,10 @@ public static class ComparisonReport
             config = r.Name,
             seeds = r.Runs.Count,
             plannedSeeds = r.Planned,
-            bestValid = Json(Stats(r.Runs.Select(s => Value(metric, s.BestValidLoss)))),
-            testAtBest = Json(Stats(r.Runs.Select(s => Value(metric, s.TestLossAtBest)))),
+            // Mean and sd over the runs that did not diverge; diverged[i] says which seeds did.
+            diverged = r.Runs.Select(s => s.Diverged).ToArray(),
+            bestValid = Json(Stats(Finished(r).Select(s => Value(metric, s.BestValidLoss)))),
+            testAtBest = Json(Stats(Finished(r).Select(s => Value(metric, s.TestLossAtBest)))),
             finalK = r.Runs.Select(s => s.FinalK).ToArray(),
             computeTokens = r.Runs.Select(s => s.ComputeTokens).ToArray(),
             probeComputeTokens = r.Runs.Select(s => s.ProbeComputeTokens).ToArray(),
@@ -37,9 +39,13 @@ public static class ComparisonReport
     // System.Text.Json skips a tuple's fields: name them as properties.
     private static object Json((double Mean, double Sd) stats) => new { mean = stats.Mean, sd = stats.Sd };
 
+    /// <summary>The runs of a configuration that did not diverge: the statistics are over these.</summary>
+    private static IEnumerable<RunSummary> Finished(ConfigurationResult r) => r.Runs.Where(s => !s.Diverged);
+
     private static (double Mean, double Sd) Stats(IEnumerable<double> values)
     {
         var v = values.ToArray();
+        if (v.Length == 0) return (double.NaN, double.NaN);
         double mean = v.Average();
         double sd = v.Length > 1 ? Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1)) : 0;
         return (mean, sd);
@@ -54,15 +60,21 @@ public static class ComparisonReport
         sb.Append("|---|---|---|---|---|---|---|\n");
         foreach (var r in results)
         {
-            var valid = Stats(r.Runs.Select(s => Value(metric, s.BestValidLoss)));
-            var test = Stats(r.Runs.Select(s => Value(metric, s.TestLossAtBest)));
+            var valid = Stats(Finished(r).Select(s => Value(metric, s.BestValidLoss)));
+            var test = Stats(Finished(r).Select(s => Value(metric, s.TestLossAtBest)));
+            int diverged = r.Runs.Count(s => s.Diverged);
             string ks = string.Join(", ", r.Runs.Select(s => s.FinalK.ToString(Inv)));
             double compute = r.Runs.Average(s => s.ComputeTokens) / 1e6;
             double probe = r.Runs.Sum(s => (double)s.ProbeComputeTokens) / Math.Max(1, r.Runs.Sum(s => (double)s.ComputeTokens));
             bool stopped = r.Runs.Any(s => s.Interrupted);
-            string seeds = r.Runs.Count < r.Planned ? $"{r.Runs.Count} of {r.Planned}" : r.Runs.Count.ToString(Inv);
+            string note = (stopped ? " (stopped)" : "") + (diverged == 0 ? ""
+                : diverged == r.Runs.Count ? " (diverged)" : string.Create(Inv, $" ({diverged} of {r.Runs.Count} diverged)"));
+            string Cell((double Mean, double Sd) x) => double.IsNaN(x.Mean) ? "diverged" : string.Create(Inv, $"{x.Mean:F3} ({x.Sd:F3})");
+            string divergedAt = string.Join(", ", r.Runs.Where(s => s.Diverged).Select(s => string.Create(Inv, $"update {s.Divergence!.Update}")));
+            string seeds = (r.Runs.Count < r.Planned ? $"{r.Runs.Count} of {r.Planned}" : r.Runs.Count.ToString(Inv))
+                + (diverged > 0 ? $" (diverged at {divergedAt})" : "");
             sb.Append(string.Create(Inv,
-                $"| {r.Name}{(stopped ? " (stopped)" : "")} | {valid.Mean:F3} ({valid.Sd:F3}) | {test.Mean:F3} ({test.Sd:F3}) | {ks} | {compute:F1} | {probe:P1} | {seeds} |\n"));
+                $"| {r.Name}{note} | {Cell(valid)} | {Cell(test)} | {ks} | {compute:F1} | {probe:P1} | {seeds} |\n"));
         }
         return sb.ToString();
     }
@@ -77,17 +89,17 @@ public static class ComparisonReport
         var bias = new SvgLineChart { Title = "Estimated relative bias δ̂(K) at the end of training (first seed)", XLabel = "K", YLabel = "δ̂(K)", LogY = true };
         foreach (var r in results)
         {
-            int n = r.Runs.Min(s => s.Evaluations.Count);
+            int n = Finished(r).Select(s => s.Evaluations.Count).DefaultIfEmpty(0).Min();
             if (n > 0)
             {
                 double[] Mean(Func<EvaluationPoint, double> f) =>
-                    Enumerable.Range(0, n).Select(i => r.Runs.Average(s => f(s.Evaluations[i]))).ToArray();
+                    Enumerable.Range(0, n).Select(i => Finished(r).Average(s => f(s.Evaluations[i]))).ToArray();
                 var valid = Mean(e => Value(metric, e.ValidLoss));
                 bool dashed = !r.Adaptive;
                 byEpoch.Add(new Series(r.Name, Mean(e => e.Epoch), valid) { Dashed = dashed });
                 byCompute.Add(new Series(r.Name, Mean(e => e.ComputeTokens / 1e6), valid) { Dashed = dashed });
             }
-            var first = r.Runs[0];
+            if (Finished(r).FirstOrDefault() is not { } first) continue;
             if (first.KHistory.Count > 0)
                 kChart.Add(new Series(r.Name, first.KHistory.Select(h => (double)h.Update).ToArray(), first.KHistory.Select(h => (double)h.K).ToArray()));
             if (first.FinalProfile is { } p)

@@ -36,14 +36,13 @@ public static class RunExecutor
         {
             if (!File.Exists(checkpointPath)) throw new FileNotFoundException($"{checkpointPath}: nothing to resume (no checkpoint).", checkpointPath);
             checkpoint = Safetensors.Read(checkpointPath);
-            var saved = RunOptions.FromJson(checkpoint.GetMetadata(OptionsKey), $"{checkpointPath} (run options)");
+            var saved = RunOptions.FromJson(checkpoint.GetMetadata(OptionsKey), $"{checkpointPath}: {OptionsKey}");
             o = saved with { Training = saved.Training with
             {
                 Epochs = Math.Max(saved.Training.Epochs, o.Training.Epochs),
                 TimeLimit = o.Training.TimeLimit ?? saved.Training.TimeLimit,
                 ComputeBudget = o.Training.ComputeBudget ?? saved.Training.ComputeBudget,
             } };
-            RemoveStaleTemporaries(dir);
             log.WriteLine($"resuming with the options stored in {checkpointPath} (only the budget can extend them)");
         }
         else if (o.Corpus is { } c) o = o with { Corpus = c with { Path = Path.GetFullPath(c.Path) } }; // a resume may start elsewhere
@@ -64,6 +63,9 @@ public static class RunExecutor
         if (checkpoint is not null)
         {
             trainer.ImportState(TrainingCheckpoint.Load(checkpoint));
+            // Temporaries of a killed write go; rows written after the checkpoint are dropped (and the file is
+            // rewritten from the checkpoint's evaluations below).
+            RunFolder.PrepareResume(dir, Path.Combine(dir, MetricsFile), trainer.Evaluations.Count, log);
             log.WriteLine($"resumed from {checkpointPath}: update {trainer.Updates}, epoch {trainer.Epoch}, step {trainer.Position}");
         }
 
@@ -93,6 +95,7 @@ public static class RunExecutor
         var summary = default(TrainingSummary);
         using (var bar = new ProgressReporter(total, "tok", o.PolicyName, log))
         {
+            trainer.Warning += bar.WriteLine;
             trainer.Evaluated += r => bar.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"eval @ update {r.Updates} (epoch {r.Epoch:F2}): valid {Show(r.ValidLoss)} {RunMetrics.Unit(o.Metric)}, K {r.K}"));
             trainer.Progress += (fraction, loss) =>
@@ -102,14 +105,14 @@ public static class RunExecutor
                     s => string.Create(CultureInfo.InvariantCulture, $"loss {s.loss:F3} K {s.trainer.Policy.K}"));
             };
             summary = trainer.Run(cancel);
-            bar.Complete(string.Create(CultureInfo.InvariantCulture,
+            bar.Complete(summary.Divergence is { } d ? $"{d}; nothing of it was saved" : string.Create(CultureInfo.InvariantCulture,
                 $"best valid {Show(summary.BestValidLoss)} test {Show(summary.TestLossAtBest)} K {summary.FinalK}{(summary.Interrupted ? " (stopped; resumable)" : "")}"));
         }
 
         // The φ profile and δ̂(K) at the end of training (not counted as training compute); it needs one probe
-        // window per column, so a shorter stream goes without it.
+        // window per column, so a shorter stream goes without it, and a diverged model has no profile worth measuring.
         BiasEstimate? final = null;
-        if (!cancel.IsCancellationRequested && !summary.Interrupted && trainer.Evaluations.Count > 0
+        if (!cancel.IsCancellationRequested && !summary.Interrupted && !summary.Diverged && trainer.Evaluations.Count > 0
             && trainer.TrainSteps >= o.Probe.Window + o.Probe.EffectiveBurnIn)
         {
             var profile = trainer.CreateProbe(o.Probe)();
@@ -120,11 +123,5 @@ public static class RunExecutor
         AtomicFile.WriteAllText(Path.Combine(dir, SummaryFile), result.ToJson() + "\n");
         RunMetrics.Plots(dir, o.Metric, result);
         return result;
-    }
-
-    /// <summary>Temporary files of atomic writes that a killed process left behind (".name.guid.tmp").</summary>
-    private static void RemoveStaleTemporaries(string dir)
-    {
-        foreach (var f in Directory.EnumerateFiles(dir, ".*.tmp")) File.Delete(f);
     }
 }

@@ -6,10 +6,12 @@ namespace Tbptt.LanguageModel.Runs;
 
 /// <summary>One evaluation round as a run's <c>summary.json</c> keeps it (the metrics CSV has the same numbers).</summary>
 public sealed record EvaluationPoint(long Updates, double Epoch, long Tokens, long ComputeTokens, long ProbeComputeTokens,
-    double WallSeconds, double TrainLoss, double ValidLoss, double TestLoss, int K, double LogBeta, double RelativeBiasAtK, double GradNorm)
+    double WallSeconds, double TrainLoss, double ValidLoss, double TestLoss, int K, double LogBeta, double RelativeBiasAtK, double GradNorm,
+    long SkippedUpdates)
 {
     public static EvaluationPoint From(EvaluationRecord r) => new(r.Updates, r.Epoch, r.TokensSeen, r.ComputeTokens,
-        r.ProbeComputeTokens, r.WallSeconds, r.TrainLoss, r.ValidLoss, r.TestLoss, r.K, r.LogBeta, r.RelativeBiasAtK, r.GradientNorm);
+        r.ProbeComputeTokens, r.WallSeconds, r.TrainLoss, r.ValidLoss, r.TestLoss, r.K, r.LogBeta, r.RelativeBiasAtK, r.GradientNorm,
+        r.SkippedUpdates);
 }
 
 /// <summary>One re-estimate of an adaptive run: the K chosen and what each probe found.</summary>
@@ -42,6 +44,11 @@ public sealed record RunSummary
     public required int FinalK { get; init; }
     /// <summary>Stopped before its budget ran out (Ctrl-C, SIGTERM); resumable.</summary>
     public required bool Interrupted { get; init; }
+    /// <summary>Where training hit a non-finite loss, gradient or parameter; null when it did not.</summary>
+    public Divergence? Divergence { get; init; }
+    public bool Diverged => Divergence is not null;
+    /// <summary>Updates skipped for a non-finite value (with <see cref="NonFinitePolicy.Skip"/>).</summary>
+    public long SkippedUpdates { get; init; }
     public double BestValidPerplexity => Math.Exp(BestValidLoss);
     public double TestPerplexityAtBest => Math.Exp(TestLossAtBest);
     public double BestValidBits => BestValidLoss / Math.Log(2);
@@ -55,7 +62,7 @@ public sealed record RunSummary
         Task = o.Task, Policy = o.PolicyName, Seed = o.Training.Seed, Updates = s.Updates, Epochs = s.Epochs,
         ComputeTokens = s.ComputeTokens, ProbeComputeTokens = s.ProbeComputeTokens, WallSeconds = s.WallSeconds,
         BestValidLoss = s.BestValidLoss, TestLossAtBest = s.TestLossAtBest, UpdatesAtBest = s.UpdatesAtBest,
-        FinalK = s.FinalK, Interrupted = s.Interrupted,
+        FinalK = s.FinalK, Interrupted = s.Interrupted, Divergence = s.Divergence, SkippedUpdates = s.SkippedUpdates,
         Evaluations = s.Evaluations.Select(EvaluationPoint.From).ToArray(),
         KHistory = history.Select(h => new KPoint(h.Update, h.K, h.LogBeta, h.RelativeBiasAtK, h.ProbeKs.ToArray())).ToArray(),
         FinalProfile = final is null ? null : FinalProfile.From(final),

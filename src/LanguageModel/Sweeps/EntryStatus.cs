@@ -47,7 +47,7 @@ public sealed record EntryStatus(EntryState State, string? Message, string? Host
         if (locked) return (s ?? Unknown) with { State = EntryState.Running };
         if (s is null)
             return File.Exists(Path.Combine(entryDir, RunExecutor.CheckpointFile)) ? Unknown with { State = EntryState.Stopped } : Unknown;
-        if (s.State == EntryState.Done && !File.Exists(Path.Combine(entryDir, RunExecutor.SummaryFile)))
+        if (s.State is EntryState.Done or EntryState.Diverged && !File.Exists(Path.Combine(entryDir, RunExecutor.SummaryFile)))
             return s with { State = EntryState.Failed, Message = "marked done but its summary.json is missing" };
         return s.State == EntryState.Running ? s with { State = EntryState.Stopped } : s;
     }

@@ -19,11 +19,13 @@ public static class SweepAggregate
     public static (IReadOnlyList<ConfigurationResult> Results, IReadOnlyList<EntryReport> Missing) Write(string dir, SweepPlan plan)
     {
         var status = Status(dir, plan);
-        var missing = status.Where(s => s.Status.State != EntryState.Done).ToArray();
+        // A diverged run is a result (the table reports it); anything else not done is missing.
+        static bool Finished(EntryReport s) => s.Status.State is EntryState.Done or EntryState.Diverged;
+        var missing = status.Where(s => !Finished(s)).ToArray();
         var results = new List<ConfigurationResult>();
         foreach (string config in plan.Configurations)
         {
-            var done = status.Where(s => s.Entry.Configuration == config && s.Status.State == EntryState.Done)
+            var done = status.Where(s => s.Entry.Configuration == config && Finished(s))
                 .Select(s => RunSummary.Load(Path.Combine(SweepPlan.EntryDirectory(dir, s.Entry), RunExecutor.SummaryFile))).ToArray();
             int planned = plan.Entries.Count(e => e.Configuration == config);
             bool adaptive = plan.Entries.First(e => e.Configuration == config).Run.Truncation.Adaptive;

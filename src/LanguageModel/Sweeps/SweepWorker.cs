@@ -4,7 +4,7 @@ using Tbptt.LanguageModel.Runs;
 namespace Tbptt.LanguageModel.Sweeps;
 
 /// <summary>What <see cref="SweepWorker.Run"/> did with an entry.</summary>
-public enum WorkerOutcome { Done, AlreadyDone, Stopped, Busy }
+public enum WorkerOutcome { Done, AlreadyDone, Stopped, Busy, Diverged }
 
 /// <summary>
 /// <c>tbptt sweep run DIR --index I</c>: trains entry I, idempotently. A finished entry is left alone; a stopped
@@ -27,9 +27,10 @@ public static class SweepWorker
             return WorkerOutcome.Busy;
         }
         var previous = EntryStatus.Read(dir, holdingLock: true);
-        if (previous.State == EntryState.Done)
+        if (previous.State is EntryState.Done or EntryState.Diverged)
         {
-            log.WriteLine($"entry {index} ({entry.Name}) is done already.");
+            // A diverged run is a result: run again with the same seed, it would diverge at the same update.
+            log.WriteLine($"entry {index} ({entry.Name}) is done already{(previous.State == EntryState.Diverged ? " (it diverged)" : "")}.");
             return WorkerOutcome.AlreadyDone;
         }
         string host = Environment.MachineName;
@@ -56,6 +57,11 @@ public static class SweepWorker
             {
                 Status(EntryState.Stopped, "stopped before the end; it resumes from its checkpoint", 0).Save(dir);
                 return WorkerOutcome.Stopped;
+            }
+            if (summary.Divergence is { } d)
+            {
+                Status(EntryState.Diverged, d.ToString(), 1).Save(dir);
+                return WorkerOutcome.Diverged;
             }
             Status(EntryState.Done, null, 1).Save(dir);
             return WorkerOutcome.Done;

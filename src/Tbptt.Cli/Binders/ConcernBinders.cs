@@ -30,7 +30,7 @@ public sealed class ModelBinder(ModelOptions d)
     public ModelOptions Read(ParseResult r) => new()
     {
         Cell = r.GetValue(_cell)!.ToLowerInvariant(), Layers = r.GetValue(_layers), Hidden = r.GetValue(_hidden),
-        Embed = r.GetValue(_embed), Dropout = Opt.Finite(r.GetValue(_dropout), "--dropout"), Tied = r.GetValue(_tied),
+        Embed = r.GetValue(_embed), Dropout = Opt.Finite(r.GetValue(_dropout), "--dropout", "dropout"), Tied = r.GetValue(_tied),
         Init = r.GetValue(_init)!.ToLowerInvariant(),
     };
 }
@@ -47,6 +47,7 @@ public sealed class TrainingBinder
     private readonly Option<double?> _minutes, _compute;
     private readonly Option<int> _evals;
     private readonly Option<long> _seed;
+    private readonly Option<string> _onNonFinite;
     private readonly bool _lrByOptimizer;
 
     /// <param name="lrByOptimizer">--lr defaults to the optimizer's own step (<see cref="RunDefaults.LearningRate"/>).</param>
@@ -74,11 +75,14 @@ public sealed class TrainingBinder
         _compute.Aliases.Add("--compute-per-run");
         _evals = Opt.WithDefault("--evals-per-epoch", "Validation rounds per epoch (an adaptive run re-estimates K at each).", d.EvaluationsPerEpoch);
         _seed = seed ? Opt.WithDefault("--seed", "Seed of the weights, data, dropout and probes.", d.Seed) : null!;
+        _onNonFinite = Opt.WithDefault("--on-nonfinite",
+            "When an update's loss or gradient is NaN/∞: stop (keep the last good checkpoint; a sweep reports the run as diverged and goes on) or skip the update (stop after 10 in a row).",
+            d.OnNonFinite.ToString().ToLowerInvariant());
     }
 
     public void AddTo(Command c)
     {
-        foreach (var o in new Option[] { _optimizer, _lr, _weightDecay, _clip, _clipOn, _epochs, _minutes, _compute, _evals }) c.Options.Add(o);
+        foreach (var o in new Option[] { _optimizer, _lr, _weightDecay, _clip, _clipOn, _epochs, _minutes, _compute, _evals, _onNonFinite }) c.Options.Add(o);
         if (_seed is not null) c.Options.Add(_seed);
     }
 
@@ -86,7 +90,8 @@ public sealed class TrainingBinder
     {
         string optimizer = r.GetValue(_optimizer)!.ToLowerInvariant();
         double? minutes = r.GetValue(_minutes), compute = r.GetValue(_compute);
-        if (minutes is { } m && !(m > 0 && m <= 1e7)) throw new UserInputException(Invariant($"--minutes: {m} is not a number of minutes in (0, 10000000]."));
+        if (minutes is { } m && !(m > 0 && m <= TrainerOptions.MaxMinutes))
+            throw new UserInputException(Invariant($"--minutes: the time limit must be more than 0 and at most {TrainerOptions.MaxMinutes:0e0} minutes (got {m})."));
         if (compute is { } c && !(c > 0 && c <= 1e12)) throw new UserInputException(Invariant($"--compute: {c} is not a number of millions of tokens in (0, 1e12]."));
         bool computeGiven = r.GetResult(_compute) is { Implicit: false };
         // A time budget replaces a default compute budget (not one given as well).
@@ -96,9 +101,9 @@ public sealed class TrainingBinder
         var o = _d with
         {
             Optimizer = optimizer,
-            LearningRate = Opt.Finite(r.GetValue(_lr) ?? (_lrByOptimizer ? RunDefaults.LearningRate(optimizer) : _d.LearningRate), "--lr"),
-            WeightDecay = Opt.Finite(r.GetValue(_weightDecay), "--weight-decay"),
-            Clip = Opt.Finite(r.GetValue(_clip), "--clip"),
+            LearningRate = Opt.Finite(r.GetValue(_lr) ?? (_lrByOptimizer ? RunDefaults.LearningRate(optimizer) : _d.LearningRate), "--lr", "the learning rate"),
+            WeightDecay = Opt.Finite(r.GetValue(_weightDecay), "--weight-decay", "weight decay"),
+            Clip = Opt.Finite(r.GetValue(_clip), "--clip", "clip"),
             ClipSummedLoss = r.GetValue(_clipOn)!.ToLowerInvariant() switch
             {
                 "sum" => true, "mean" => false,
@@ -109,6 +114,7 @@ public sealed class TrainingBinder
             ComputeBudget = compute is { } cb ? (long)(cb * 1e6) : null,
             EvaluationsPerEpoch = r.GetValue(_evals),
             Seed = _seed is null ? _d.Seed : r.GetValue(_seed),
+            OnNonFinite = Opt.ParseNonFinite(r.GetValue(_onNonFinite)!),
         };
         o.Validate();
         return o;
@@ -161,7 +167,7 @@ public sealed class AdaptiveBinder
     {
         var o = _d with
         {
-            Delta = _delta is null ? _d.Delta : Opt.Finite(r.GetValue(_delta), "--delta"),
+            Delta = _delta is null ? _d.Delta : Opt.Finite(r.GetValue(_delta), "--delta", "δ"),
             K0 = r.GetValue(_k0), KMin = r.GetValue(_kmin), KMax = r.GetValue(_kmax), Probes = r.GetValue(_probes),
             ScaleBySqrtK = optimizer == "sgd",
             Estimator = _estimator.ReadFit(r),

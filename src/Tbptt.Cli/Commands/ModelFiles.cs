@@ -11,9 +11,18 @@ public static class ModelFiles
     {
         var file = Safetensors.Read(path);
         var model = ModelCheckpoint.Load(file);
-        var vocab = Vocabulary.FromSymbols(file.GetMetadata("vocab"));
-        if (model.Config.Input != InputKind.Tokens || vocab.Count != model.Config.InputSize)
-            throw new InvalidDataException($"{path}: the vocabulary holds {vocab.Count} symbols but the embedding has {model.Config.InputSize} rows.");
+        Vocabulary vocab;
+        try { vocab = Vocabulary.FromSymbols(file.GetMetadata("vocab")); }
+        catch (InvalidDataException e) when (!e.Message.StartsWith(path, StringComparison.Ordinal)) { throw new InvalidDataException($"{path}: {e.Message}"); }
+        var c = model.Config;
+        if (c.Input != InputKind.Tokens)
+            throw new InvalidDataException($"{path}: not a character model: it has no embedding.weight (its input is {c.InputSize}-dimensional vectors).");
+        if (c.Loss != LossKind.CrossEntropy)
+            throw new InvalidDataException($"{path}: not a character model: its loss is {c.Loss}, not cross-entropy.");
+        // Every id the model can read or emit must be a symbol: a decoder row beyond the vocabulary would be a
+        // character sample could draw but not print.
+        if (vocab.Count != c.InputSize || vocab.Count != c.OutputSize)
+            throw new InvalidDataException($"{path}: the vocabulary holds {vocab.Count} symbols, but embedding.weight has {c.InputSize} rows and decoder.weight {c.OutputSize}; all three must agree.");
         return (model, vocab, file);
     }
 

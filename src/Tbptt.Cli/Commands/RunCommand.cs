@@ -22,6 +22,11 @@ public static class RunCommand
     {
         using var cancel = Interrupt.OnCtrlC();
         var s = RunExecutor.Execute(options, dir, resume, Console.Out, cancel.Token);
+        if (s.Divergence is { } d)
+        {
+            Console.Error.WriteLine($"tbptt: {d}; the last good checkpoint and model are kept");
+            return CliErrors.Diverged;
+        }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"best valid {RunMetrics.Format(s.Task == "copy" ? "ppl" : "bits", s.BestValidLoss)} {RunMetrics.Unit(s.Task == "copy" ? "ppl" : "bits")} (test {RunMetrics.Format(s.Task == "copy" ? "ppl" : "bits", s.TestLossAtBest)}), {s.Updates} updates, final K {s.FinalK}; wrote {dir}"));
         return s.Interrupted ? CliErrors.Interrupted : 0;

@@ -59,6 +59,7 @@ public static class SweepCommand
             {
                 WorkerOutcome.Done or WorkerOutcome.AlreadyDone => 0,
                 WorkerOutcome.Stopped => CliErrors.Interrupted,
+                WorkerOutcome.Diverged => CliErrors.Diverged,
                 _ => Busy,
             };
         }));

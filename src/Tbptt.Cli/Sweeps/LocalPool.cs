@@ -30,9 +30,9 @@ public static class LocalPool
         if (threads < 1) throw new UserInputException($"--threads: {threads} must be at least 1.");
         var plan = SweepPlan.Load(dir);
         var start = SweepAggregate.Status(dir, plan);
-        var queue = new Queue<int>(start.Where(s => s.Status.State is not (EntryState.Done or EntryState.Running)).Select(s => s.Entry.Index));
+        var queue = new Queue<int>(start.Where(s => s.Status.State is not (EntryState.Done or EntryState.Diverged or EntryState.Running)).Select(s => s.Entry.Index));
         int elsewhere = start.Count(s => s.Status.State == EntryState.Running);
-        int alreadyDone = start.Count(s => s.Status.State == EntryState.Done);
+        int alreadyDone = start.Count(s => s.Status.State is EntryState.Done or EntryState.Diverged);
         output.WriteLine($"sweep {dir}: {plan.Entries.Count} entries, {alreadyDone} done, {queue.Count} to run"
             + (elsewhere > 0 ? $", {elsewhere} running in another process (left alone)" : "")
             + $"; {jobs} job{(jobs == 1 ? "" : "s")} × {threads} thread{(threads == 1 ? "" : "s")}");
@@ -60,7 +60,13 @@ public static class LocalPool
                 var entry = plan.Entries[w.Index];
                 var status = EntryStatus.Read(SweepPlan.EntryDirectory(dir, entry));
                 if (status.State == EntryState.Done) done++;
-                else if (!stopping || status.State is EntryState.Failed or EntryState.Diverged)
+                else if (status.State == EntryState.Diverged)
+                {
+                    // A result, not a failure: the table reports it; the other runs go on.
+                    done++;
+                    line.Message($"entry {w.Index} ({entry.Name}) diverged: {status.Message}");
+                }
+                else if (!stopping || status.State == EntryState.Failed)
                 {
                     string why = status.Message ?? $"worker exited with code {w.Process.ExitCode}; see {Path.Combine(entry.Directory, "worker.log")}";
                     failed.Add($"{entry.Name}: {status.State.ToString().ToLowerInvariant()}: {why}");

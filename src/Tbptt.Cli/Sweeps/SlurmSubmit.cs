@@ -29,7 +29,7 @@ public static class SlurmSubmit
         var plan = SweepPlan.Load(dir);
         string full = Path.GetFullPath(dir);
         var indices = SweepAggregate.Status(dir, plan)
-            .Where(s => s.Status.State is not (EntryState.Done or EntryState.Running)).Select(s => s.Entry.Index).ToArray();
+            .Where(s => s.Status.State is not (EntryState.Done or EntryState.Diverged or EntryState.Running)).Select(s => s.Entry.Index).ToArray();
         if (indices.Length == 0) return null;
         string logs = Path.Combine(full, "logs");
         Directory.CreateDirectory(logs);
