@@ -7,7 +7,7 @@ namespace Tbptt.LanguageModel;
 /// Every setting of a character-model training run (nanoGPT style: one record, every field with its default).
 /// Stored as JSON in the checkpoint, so <c>--resume</c> continues with exactly the settings it started with.
 /// </summary>
-public sealed record CharLmOptions
+internal sealed record CharLmOptions
 {
     public required string Corpus { get; init; }
     public required string OutputDirectory { get; init; }

@@ -6,6 +6,7 @@ using Tbptt.Models;
 using Tbptt.Probes;
 using Tbptt.Reporting;
 using Tbptt.Training;
+using Tbptt.Truncation;
 
 namespace Tbptt.LanguageModel;
 
@@ -15,7 +16,7 @@ namespace Tbptt.LanguageModel;
 /// validation parameters, loadable by PyTorch), <c>checkpoint.safetensors</c> (everything to resume),
 /// <c>metrics.csv</c>, <c>summary.json</c> and SVG plots.
 /// </summary>
-public static class CharLmRun
+internal static class CharLmRun
 {
     public const string CheckpointFile = "checkpoint.safetensors", ModelFile = "model.safetensors";
 

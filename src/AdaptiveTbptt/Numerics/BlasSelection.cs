@@ -5,9 +5,13 @@ public enum BlasRequest
 {
     /// <summary>Unset, empty or <c>auto</c>: MKL, else OpenBLAS, else managed.</summary>
     Auto,
+    /// <summary>The managed SIMD kernel (<c>managed</c>).</summary>
     Managed,
+    /// <summary>OpenBLAS, loaded at run time (<c>openblas</c>).</summary>
     OpenBlas,
+    /// <summary>Intel MKL, loaded at run time (<c>mkl</c>).</summary>
     Mkl,
+    /// <summary>The plain triple loop the others are tested against (<c>reference</c>): slow.</summary>
     Reference,
 }
 
@@ -155,7 +159,7 @@ public static partial class Blas
 }
 
 /// <summary>The check a native backend must pass before it is used: small products against the reference.</summary>
-public static class BlasSelfTest
+internal static class BlasSelfTest
 {
     /// <summary>Null when <paramref name="backend"/> agrees with <see cref="ReferenceBlas"/>, else what went wrong.</summary>
     public static string? Run(IBlasBackend backend)

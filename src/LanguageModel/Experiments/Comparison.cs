@@ -4,11 +4,12 @@ using Tbptt.Models;
 using Tbptt.Probes;
 using Tbptt.Reporting;
 using Tbptt.Training;
+using Tbptt.Truncation;
 
 namespace Tbptt.LanguageModel.Experiments;
 
 /// <summary>One configuration of a comparison: fixed TBPTT(K, ·) or adaptive with tolerance δ.</summary>
-public sealed record RunSpec(string Name, int? FixedK, double? Delta)
+internal sealed record RunSpec(string Name, int? FixedK, double? Delta)
 {
     public static RunSpec Fixed(int k) => new($"K={k}", k, null);
     public static RunSpec Adaptive(double delta) => new($"δ={delta.ToString(CultureInfo.InvariantCulture)}", null, delta);
@@ -16,7 +17,7 @@ public sealed record RunSpec(string Name, int? FixedK, double? Delta)
 }
 
 /// <summary>Everything a fixed-against-adaptive comparison needs (the copy experiment and charlm compare).</summary>
-public sealed record ComparisonOptions
+internal sealed record ComparisonOptions
 {
     public required ModelConfig Model { get; init; }
     /// <summary>How each seed's initial weights are drawn (shared by every configuration of that seed).</summary>
@@ -37,7 +38,7 @@ public sealed record ComparisonOptions
 }
 
 /// <summary>The runs of one configuration over the seeds.</summary>
-public sealed record ConfigurationResult(RunSpec Spec, IReadOnlyList<TrainingSummary> Runs, IReadOnlyList<IReadOnlyList<KEstimate>> KHistories,
+internal sealed record ConfigurationResult(RunSpec Spec, IReadOnlyList<TrainingSummary> Runs, IReadOnlyList<IReadOnlyList<KEstimate>> KHistories,
     IReadOnlyList<Tbptt.BiasEstimation.BiasEstimate?> FinalProfiles);
 
 /// <summary>
@@ -45,7 +46,7 @@ public sealed record ConfigurationResult(RunSpec Spec, IReadOnlyList<TrainingSum
 /// (CSV), summaries (JSON), a Markdown table (mean and standard deviation over seeds) and SVG plots.
 /// Stops cleanly on cancellation, keeping everything written so far.
 /// </summary>
-public static class Comparison
+internal static class Comparison
 {
     public static IReadOnlyList<ConfigurationResult> Run(ComparisonOptions o,
         Func<int, (TokenStream Train, TokenStream Valid, TokenStream Test)> data, TextWriter log, CancellationToken cancel)

@@ -6,7 +6,7 @@ using Tbptt.Reporting;
 namespace Tbptt.LanguageModel.Experiments;
 
 /// <summary>The table and plots of a comparison, rewritten after every configuration so a stopped run keeps them.</summary>
-public static class ComparisonReport
+internal static class ComparisonReport
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 

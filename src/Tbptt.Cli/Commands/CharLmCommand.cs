@@ -5,6 +5,7 @@ using Tbptt.LanguageModel.Experiments;
 using Tbptt.LanguageModel.Text;
 using Tbptt.Probes;
 using Tbptt.Training;
+using Tbptt.Truncation;
 
 namespace Tbptt.Cli.Commands;
 
