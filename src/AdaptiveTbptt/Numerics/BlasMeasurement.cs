@@ -118,7 +118,7 @@ internal static class BlasMeasurement
         return string.IsNullOrEmpty(home) ? null : Path.Combine(home, ".cache", "tbptt", "blas-choice.json");
     }
 
-    private const int Rounds = 2, WarmupUpdates = 1, TimedUpdates = 3, PauseMilliseconds = 20;
+    private const int Rounds = 2, WarmupUpdates = 1, TimedUpdates = 5, PauseMilliseconds = 20;
 
     /// <summary>
     /// Milliseconds of each backend's fastest update of <see cref="Workload"/>. Each backend runs a block of
