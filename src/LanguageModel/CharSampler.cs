@@ -13,6 +13,7 @@ namespace Tbptt.LanguageModel;
 /// </summary>
 public static class CharSampler
 {
+    /// <summary>Feeds <paramref name="prime"/> through <paramref name="model"/> and returns it followed by <paramref name="length"/> sampled characters; <paramref name="topK"/> = 0 samples from every logit.</summary>
     public static string Sample(SequenceModel<float> model, Vocabulary vocab, string prime, int length, double temperature = 1.0,
         int topK = 0, long seed = 1)
     {

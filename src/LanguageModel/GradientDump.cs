@@ -10,7 +10,7 @@ namespace Tbptt.LanguageModel;
 /// <c>tbptt grad</c> writes and what the PyTorch reference fixtures hold: tensors <c>update{i}.{name}</c> and
 /// <c>update{i}.loss</c>.
 /// </summary>
-public static class GradientDump
+internal static class GradientDump
 {
     public sealed record Update(int Index, double Loss, IReadOnlyList<SafetensorsTensor> Tensors);
 

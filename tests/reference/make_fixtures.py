@@ -24,6 +24,11 @@ being a constant: loss s is backpropagated through the states j with max(t-k2+1,
 loss with s <= t-k2 (possible when k2 < k1) reaches only the decoder. Gradients are computed in float64 from
 the stored float32 weights and stored as float32.
 
+- {case}.phi.safetensors for each case: the φ table of bridges/pytorch/tbptt_probe.py on that model and the text
+  (PHI_WINDOW lags, PHI_BURN_IN burn-in steps, one sample per offset of PHI_OFFSETS), float64 `phi` [W, S] and
+  `mean` [W, state size], with the window, burn-in and offsets in __metadata__. tbptt's own probe must give the
+  same tables (tests/LanguageModel.Tests/PyTorchProbeTests.cs).
+
 The script checks itself before writing: TBPTT(T, T) over the whole stream must equal full BPTT, and
 TBPTT(K, K) must equal the classic chunked loop that detaches the state between chunks.
 
@@ -42,6 +47,8 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "fixtures")
+sys.path.insert(0, os.path.join(HERE, "..", "..", "bridges", "pytorch"))
+import tbptt_probe  # noqa: E402  (the bridge under test)
 
 TEXT = (
     "the cat sat on the mat. the rat ran at the cat.\n"
@@ -55,6 +62,9 @@ HIDDEN = 7
 BATCH = 3
 UPDATES = 3
 WINDOWS = [(4, 4), (3, 5), (5, 2), (2, 7), (6, 6)]
+PHI_WINDOW = 12
+PHI_BURN_IN = 3
+PHI_OFFSETS = [0, 17, 40, 95, 150]
 
 # name -> (cell, nonlinearity, layers, seed)
 CASES = {
@@ -318,6 +328,16 @@ def main():
             })
             written.append(name)
             print(f"{name}: losses " + " ".join(f"{l:.6f}" for l in losses))
+
+        phi, mean = tbptt_probe.probe(model.embedding, model.rnn, model.decoder, tokens, PHI_WINDOW,
+                                      burn_in=PHI_BURN_IN, offsets=PHI_OFFSETS)
+        name = f"{case}.phi.safetensors"
+        write_safetensors(os.path.join(OUT, name), {"phi": phi, "mean": mean}, {
+            "window": str(PHI_WINDOW), "burn_in": str(PHI_BURN_IN), "offsets": ",".join(map(str, PHI_OFFSETS)),
+            "model": model_file,
+        })
+        written.append(name)
+        print(f"{name}: phi[0] " + " ".join(f"{x:.4g}" for x in phi[0].tolist()) + f", phi[{PHI_WINDOW - 1}] {phi[-1, 0]:.4g}…")
 
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in written)
     print(f"wrote {len(written)} files to {OUT} ({total} bytes); self-checks passed")

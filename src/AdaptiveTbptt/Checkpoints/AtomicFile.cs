@@ -11,7 +11,7 @@ namespace Tbptt.Checkpoints;
 /// destination keeps its old content. A crash can leave a stray <c>.NAME.*.tmp</c> file behind, never a torn
 /// destination. (The directory entry itself is not fsynced: .NET offers no portable way to open a directory.)
 /// </remarks>
-public static class AtomicFile
+internal static class AtomicFile
 {
     private const int BufferSize = 1 << 16;
 

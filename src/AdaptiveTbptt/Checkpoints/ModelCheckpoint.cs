@@ -14,6 +14,7 @@ public static class ModelCheckpoint
     /// <summary>Metadata key naming this file family.</summary>
     public const string FormatValue = "tbptt";
 
+    /// <summary>The <c>__metadata__</c> entries that describe <paramref name="c"/> in a model file (format, cell, sizes, loss, …).</summary>
     public static Dictionary<string, string> Describe(ModelConfig c) => new(StringComparer.Ordinal)
     {
         ["format"] = FormatValue,

@@ -6,18 +6,31 @@ namespace Tbptt.Checkpoints;
 /// <summary>The safetensors dtype names this library reads and writes, and their element sizes.</summary>
 public static class SafetensorsDType
 {
+    /// <summary>64-bit IEEE float.</summary>
     public const string F64 = "F64";
+    /// <summary>32-bit IEEE float.</summary>
     public const string F32 = "F32";
+    /// <summary>16-bit IEEE float.</summary>
     public const string F16 = "F16";
+    /// <summary>bfloat16.</summary>
     public const string BF16 = "BF16";
+    /// <summary>64-bit signed integer.</summary>
     public const string I64 = "I64";
+    /// <summary>32-bit signed integer.</summary>
     public const string I32 = "I32";
+    /// <summary>16-bit signed integer.</summary>
     public const string I16 = "I16";
+    /// <summary>8-bit signed integer.</summary>
     public const string I8 = "I8";
+    /// <summary>64-bit unsigned integer.</summary>
     public const string U64 = "U64";
+    /// <summary>32-bit unsigned integer.</summary>
     public const string U32 = "U32";
+    /// <summary>16-bit unsigned integer.</summary>
     public const string U16 = "U16";
+    /// <summary>8-bit unsigned integer.</summary>
     public const string U8 = "U8";
+    /// <summary>Boolean, one byte.</summary>
     public const string Bool = "BOOL";
 
     private static readonly Dictionary<string, int> Sizes = new(StringComparer.Ordinal)

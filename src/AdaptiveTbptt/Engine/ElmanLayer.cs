@@ -9,7 +9,7 @@ namespace Tbptt.Engine;
 /// PyTorch's RNN (Elman) cell: h' = f(W_ih x + b_ih + W_hh h + b_hh), f ∈ {tanh, relu, identity}.
 /// f' is taken from the output (1 − h'², [h' &gt; 0], 1), so no pre-activation is stored.
 /// </summary>
-public sealed class ElmanLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal sealed class ElmanLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Nonlinearity _f;
     private readonly T[] _bias;

@@ -15,7 +15,7 @@ namespace Tbptt.Engine;
 /// gradient differs from the input side (dn·r instead of dn): backward keeps both, and the hidden projection
 /// of n is stored per step.
 /// </remarks>
-public sealed class GruLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal sealed class GruLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private T[] _hn = [];        // [cap, B, Hd] W_hn h + b_hn of each step
     private T[] _dGatesHh = [];  // [cap, B, 3Hd] hidden-side pre-activation gradients

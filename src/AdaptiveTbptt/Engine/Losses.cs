@@ -7,7 +7,7 @@ namespace Tbptt.Engine;
 /// Per-step losses on decoder outputs, each computing the loss and, in place, its gradient times a scale
 /// (1/(k1·B) for the averaged TBPTT loss). Losses are summed in double: a window holds thousands of terms.
 /// </summary>
-public static class Losses
+internal static class Losses
 {
     /// <summary>
     /// Softmax cross-entropy, stable: log Σ exp(z − max) + max − z_y. <paramref name="logits"/> (rows × classes)

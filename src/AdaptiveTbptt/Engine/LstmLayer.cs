@@ -10,7 +10,7 @@ namespace Tbptt.Engine;
 /// state_dict loads as is):
 /// i = σ(W_ii x + b_ii + W_hi h + b_hi), f = σ(…), g = tanh(…), o = σ(…), c' = f⊙c + i⊙g, h' = o⊙tanh(c').
 /// </summary>
-public sealed class LstmLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal sealed class LstmLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Gate blocks within a row of <c>weight_ih</c>/<c>weight_hh</c>, in PyTorch's order.</summary>
     public const int GateI = 0, GateF = 1, GateG = 2, GateO = 3;

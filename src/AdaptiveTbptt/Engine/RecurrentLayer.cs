@@ -12,7 +12,7 @@ namespace Tbptt.Engine;
 /// Shapes per step: X is (B, In), H is (B, Hd), gate blocks are (B, G·Hd). Backward accumulates (+=) into the
 /// gradient buffer, so one zero-grad per update and shared weights collect a contribution at every step.
 /// </remarks>
-public abstract class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal abstract class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     protected RecurrentLayer(RecurrentLayerSlices slices, int inputSize, int hidden, int gates, int batch)
     {
@@ -147,7 +147,7 @@ public abstract class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee7
 }
 
 /// <summary>One persistent tape buffer: <see cref="RecurrentLayer{T}.Persistent"/>.</summary>
-public sealed record TapeBuffer<T>(string Name, T[] Values, int ExtraSlots, int PerStep)
+internal sealed record TapeBuffer<T>(string Name, T[] Values, int ExtraSlots, int PerStep)
 {
     public int Length(int stored) => (stored + ExtraSlots) * PerStep;
 }

@@ -20,6 +20,7 @@ public sealed partial class StackTape<T> where T : unmanaged, IFloatingPointIeee
     private T[] _logits = []; // [cap, B, O] decoder outputs, then their gradients
     private readonly DropoutSites<T>? _dropout; // null when the model has no dropout
 
+    /// <summary>An empty tape for <paramref name="model"/> at batch <paramref name="batch"/>, with room for <paramref name="capacity"/> steps (it grows on demand).</summary>
     public StackTape(SequenceModel<T> model, int batch, int capacity)
     {
         if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, "batch must be at least 1.");
@@ -45,14 +46,17 @@ public sealed partial class StackTape<T> where T : unmanaged, IFloatingPointIeee
 
     private bool Dropping => _dropout is not null && Training;
 
+    /// <summary>Batch rows B: independent streams advanced side by side.</summary>
     public int Batch { get; }
+    /// <summary>Steps the buffers hold without growing.</summary>
     public int Capacity { get; private set; }
     /// <summary>Steps held on the tape; the state after them is the carried state.</summary>
     public int Stored { get; private set; }
-    public IReadOnlyList<RecurrentLayer<T>> Layers => _layers;
+    internal IReadOnlyList<RecurrentLayer<T>> Layers => _layers;
     private int In0 => _model.Config.FirstLayerInputSize;
     private int Out => _model.Config.OutputSize;
 
+    /// <summary>Grows every buffer to hold <paramref name="capacity"/> steps (never shrinks; stored steps are kept).</summary>
     public void EnsureCapacity(int capacity)
     {
         if (capacity <= Capacity) return;

@@ -22,14 +22,18 @@ namespace Tbptt.Engine;
 /// </remarks>
 public sealed class TbpttEngine<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>An engine training <paramref name="model"/> on <paramref name="batch"/> streams from the zero state; the tape starts with room for <paramref name="capacity"/> steps and grows to max(k1, k2).</summary>
     public TbpttEngine(Models.SequenceModel<T> model, int batch, int capacity = 1)
     {
         Model = model;
         Tape = new StackTape<T>(model, batch, capacity);
     }
 
+    /// <summary>The model whose gradient buffer <c>Update</c> accumulates into.</summary>
     public Models.SequenceModel<T> Model { get; }
+    /// <summary>The stored steps and carried state: read or set the state, <see cref="StackTape{T}.Snapshot"/> it for a checkpoint.</summary>
     public StackTape<T> Tape { get; }
+    /// <summary>Batch rows B.</summary>
     public int Batch => Tape.Batch;
 
     /// <summary>Steps the last update backpropagated through (k2, or fewer near the start of the stream).</summary>

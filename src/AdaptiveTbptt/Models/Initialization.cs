@@ -21,6 +21,7 @@ public enum InitScheme
 /// </summary>
 public static class Initialization
 {
+    /// <summary>PyTorch's defaults, as above, drawn from <paramref name="seed"/>.</summary>
     public static void PyTorchDefault<T>(SequenceModel<T> model, int seed) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var rng = new Random(seed);
@@ -70,6 +71,7 @@ public static class Initialization
         }
     }
 
+    /// <summary>Fills <paramref name="v"/> from U(−<paramref name="bound"/>, <paramref name="bound"/>).</summary>
     public static void Uniform<T>(Span<T> v, Random rng, double bound) where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = 0; i < v.Length; i++) v[i] = T.CreateTruncating((rng.NextDouble() * 2 - 1) * bound);

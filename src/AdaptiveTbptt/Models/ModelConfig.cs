@@ -12,7 +12,15 @@ public enum CellKind
 }
 
 /// <summary>Elman non-linearity f. Identity makes gradient decay exactly geometric (the bias-bound test bed).</summary>
-public enum Nonlinearity { Tanh, Relu, Identity }
+public enum Nonlinearity
+{
+    /// <summary>tanh, PyTorch's default.</summary>
+    Tanh,
+    /// <summary>max(0, x).</summary>
+    Relu,
+    /// <summary>f(x) = x: a linear recurrence.</summary>
+    Identity,
+}
 
 /// <summary>How step inputs reach the first recurrent layer.</summary>
 public enum InputKind
@@ -37,17 +45,23 @@ public enum LossKind
 /// <summary>Everything that fixes a model's shape. Validated on construction of the model.</summary>
 public sealed record ModelConfig
 {
+    /// <summary>The recurrent cell of every layer.</summary>
     public CellKind Cell { get; init; } = CellKind.Lstm;
+    /// <summary>f of an Elman cell (other cells have fixed gates and need <see cref="Nonlinearity.Tanh"/>).</summary>
     public Nonlinearity Nonlinearity { get; init; } = Nonlinearity.Tanh;
+    /// <summary>Stacked recurrent layers.</summary>
     public int Layers { get; init; } = 1;
+    /// <summary>Token ids or real vectors.</summary>
     public InputKind Input { get; init; } = InputKind.Tokens;
     /// <summary>Vocabulary size for token input, vector length for vector input.</summary>
     public int InputSize { get; init; }
     /// <summary>Embedding width (token input only; vector input feeds <see cref="InputSize"/> directly).</summary>
     public int EmbedSize { get; init; }
+    /// <summary>State width of every layer.</summary>
     public int HiddenSize { get; init; }
     /// <summary>Decoder width: the vocabulary for cross-entropy, the target length for squared error.</summary>
     public int OutputSize { get; init; }
+    /// <summary>The per-step loss on the decoder output.</summary>
     public LossKind Loss { get; init; } = LossKind.CrossEntropy;
     /// <summary>Share <c>decoder.weight</c> with <c>embedding.weight</c> (needs EmbedSize = HiddenSize, InputSize = OutputSize).</summary>
     public bool TieWeights { get; init; }
@@ -113,6 +127,7 @@ public sealed record ModelConfig
         }
     }
 
+    /// <summary>Throws <see cref="ArgumentException"/> (or its out-of-range kind) naming the first inconsistent setting.</summary>
     public void Validate()
     {
         Positive(Layers, nameof(Layers));

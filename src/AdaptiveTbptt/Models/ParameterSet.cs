@@ -5,6 +5,7 @@ namespace Tbptt.Models;
 /// <summary>A named view into the flat parameter buffer, with PyTorch's name and shape.</summary>
 public sealed record ParameterSlice(string Name, int Offset, int[] Shape)
 {
+    /// <summary>Elements: the product of the shape.</summary>
     public int Length => Shape.Aggregate(1, (a, b) => a * b);
 }
 
@@ -20,9 +21,13 @@ public sealed class ParameterSet<T> where T : unmanaged, IFloatingPointIeee754<T
     private readonly HashSet<string> _aliases = new(StringComparer.Ordinal);
     private int _length;
 
+    /// <summary>Every parameter value, slices at their offsets.</summary>
     public T[] Data { get; private set; } = [];
+    /// <summary>The gradient, in the layout of <see cref="Data"/>; backward passes accumulate into it.</summary>
     public T[] Grad { get; private set; } = [];
+    /// <summary>Elements of <see cref="Data"/>.</summary>
     public int Length => _length;
+    /// <summary>Every slice, aliases included, in PyTorch state_dict order.</summary>
     public IReadOnlyList<ParameterSlice> Slices => _slices;
 
     /// <summary>Reserves a new slice; call <see cref="Allocate"/> after the last one.</summary>
@@ -50,23 +55,29 @@ public sealed class ParameterSet<T> where T : unmanaged, IFloatingPointIeee754<T
         _slices.Add(slice);
     }
 
+    /// <summary>Allocates <see cref="Data"/> and <see cref="Grad"/> for the slices added so far.</summary>
     public void Allocate()
     {
         Data = new T[_length];
         Grad = new T[_length];
     }
 
+    /// <summary>The slice named <paramref name="name"/>, if there is one.</summary>
     public bool TryGet(string name, out ParameterSlice slice) => _byName.TryGetValue(name, out slice!);
 
+    /// <summary>The slice named <paramref name="name"/>; throws <see cref="KeyNotFoundException"/> if there is none.</summary>
     public ParameterSlice this[string name] =>
         _byName.TryGetValue(name, out var s) ? s : throw new KeyNotFoundException($"no parameter named '{name}'.");
 
+    /// <summary>The values of slice <paramref name="s"/>.</summary>
     public Span<T> Values(ParameterSlice s) => Data.AsSpan(s.Offset, s.Length);
+    /// <summary>The gradient of slice <paramref name="s"/>.</summary>
     public Span<T> Gradient(ParameterSlice s) => Grad.AsSpan(s.Offset, s.Length);
 
     /// <summary>Slices that own storage (aliases of tied weights are skipped), for norms and optimizers.</summary>
     public IEnumerable<ParameterSlice> Owned => _slices.Where(s => !_aliases.Contains(s.Name));
 
 
+    /// <summary>Sets the whole gradient to zero: once per update, before backward accumulates.</summary>
     public void ZeroGrad() => Array.Clear(Grad);
 }

@@ -12,13 +12,20 @@ public sealed record RecurrentLayerSlices(ParameterSlice WeightIh, ParameterSlic
 /// </summary>
 public sealed class SequenceModel<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>The shape of the model.</summary>
     public ModelConfig Config { get; }
+    /// <summary>Parameters and gradients, in flat buffers.</summary>
     public ParameterSet<T> Parameters { get; } = new();
+    /// <summary><c>embedding.weight</c> [vocab, embed]; null for vector input.</summary>
     public ParameterSlice? Embedding { get; }
+    /// <summary>Each recurrent layer's <c>weight_ih</c>, <c>weight_hh</c>, <c>bias_ih</c>, <c>bias_hh</c>.</summary>
     public IReadOnlyList<RecurrentLayerSlices> Layers { get; }
+    /// <summary><c>decoder.weight</c> [output, hidden] (an alias of the embedding when tied).</summary>
     public ParameterSlice DecoderWeight { get; }
+    /// <summary><c>decoder.bias</c> [output].</summary>
     public ParameterSlice DecoderBias { get; }
 
+    /// <summary>A model of shape <paramref name="config"/> with every parameter zero; <see cref="Create"/> initialises one.</summary>
     public SequenceModel(ModelConfig config)
     {
         config.Validate();

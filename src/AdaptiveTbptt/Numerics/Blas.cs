@@ -12,7 +12,7 @@ public static partial class Blas
 {
     /// <summary>Row-major <c>C = α·op(A)·op(B) + β·C</c> on the active backend. See <see cref="IBlasBackend"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Gemm<T>(bool transA, bool transB, int m, int n, int k,
+    internal static void Gemm<T>(bool transA, bool transB, int m, int n, int k,
         T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb,
         T beta, Span<T> c, int ldc) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -37,7 +37,7 @@ public static partial class Blas
     }
 
     /// <summary>Checks GEMM arguments once, with messages that name the sizes.</summary>
-    public static void Validate(bool transA, bool transB, int m, int n, int k,
+    internal static void Validate(bool transA, bool transB, int m, int n, int k,
         int aLength, int lda, int bLength, int ldb, int cLength, int ldc)
     {
         if (m < 0 || n < 0 || k < 0)

@@ -3,18 +3,23 @@ namespace Tbptt.Numerics;
 /// <summary>What <c>TBPTT_BLAS</c> (or <see cref="Blas.Select"/>) asks for.</summary>
 public enum BlasRequest
 {
-    /// <summary>Unset, empty or <c>auto</c>: MKL, else OpenBLAS, else managed.</summary>
+    /// <summary>Unset, empty or <c>auto</c>: the fastest of managed and the native libraries that load, by measurement.</summary>
     Auto,
+    /// <summary>The managed SIMD kernel (<c>managed</c>).</summary>
     Managed,
+    /// <summary>OpenBLAS, loaded at run time (<c>openblas</c>).</summary>
     OpenBlas,
+    /// <summary>Intel MKL, loaded at run time (<c>mkl</c>).</summary>
     Mkl,
+    /// <summary>The plain triple loop the others are tested against (<c>reference</c>): slow.</summary>
     Reference,
 }
 
 /// <summary>
-/// Which backend <see cref="Blas.Gemm{T}"/> uses, and why. Chosen lazily, once, on first use: the
-/// <c>TBPTT_BLAS</c> environment variable forces one; otherwise the first native library that loads and passes
-/// a self-test against <see cref="ReferenceBlas"/>, else the managed kernel.
+/// Which backend every matrix product uses, and why. Chosen lazily, once, on first use: the <c>TBPTT_BLAS</c>
+/// environment variable forces one; otherwise the managed kernel and every native library that loads and passes
+/// a self-test against the reference kernel are timed on training-shaped GEMMs and the fastest wins (the
+/// measurement is cached per machine; see <see cref="Describe"/>).
 /// </summary>
 public static partial class Blas
 {
@@ -27,10 +32,13 @@ public static partial class Blas
 
     sealed record Selection(IBlasBackend Backend, string Description);
 
+    /// <summary>The backend being measured on this thread while the automatic choice times the candidates.</summary>
+    [ThreadStatic] static IBlasBackend? measuring;
+
     /// <summary>The backend in use. Setting it (tests, benchmarks) overrides the automatic choice.</summary>
     public static IBlasBackend Active
     {
-        get => (current ?? SelectFromEnvironment()).Backend;
+        get => measuring ?? (current ?? SelectFromEnvironment()).Backend;
         set
         {
             ArgumentNullException.ThrowIfNull(value);
@@ -41,6 +49,12 @@ public static partial class Blas
 
     /// <summary>One line: the active backend and why it was chosen, for <c>tbptt info</c> and benchmark output.</summary>
     public static string Describe() => (current ?? SelectFromEnvironment()).Description;
+
+    /// <summary>The measurement behind the latest automatic choice, or null when none was measured or cached.</summary>
+    internal static BlasChoice? LastChoice { get; private set; }
+
+    /// <summary>Where automatic choices are cached; null disables the cache. Tests point it at a temporary folder.</summary>
+    internal static string? CacheFile { get; set; } = BlasMeasurement.DefaultCacheFile(Environment.GetEnvironmentVariable);
 
     /// <summary>
     /// Selects a backend by <c>TBPTT_BLAS</c> name and makes it active. Throws for an unknown name or a forced
@@ -112,15 +126,41 @@ public static partial class Blas
                 return Verified(native, source!);
             }
             default:
-            {
-                var mkl = LoadNative("mkl");
-                if (mkl is not null) return Verified(mkl, "selected automatically");
-                var openblas = LoadNative("openblas");
-                if (openblas is not null) return Verified(openblas, "selected automatically: MKL not found");
-                return new(ManagedBlas.Instance,
-                    $"{Label(ManagedBlas.Instance)} (no native BLAS found: tried {string.Join(", ", Candidates("mkl").Concat(Candidates("openblas")))})");
-            }
+                return Automatic();
         }
+    }
+
+    /// <summary>Managed against every native library that loads and passes its self-test, by measurement.</summary>
+    static Selection Automatic()
+    {
+        var candidates = new List<BlasCandidate> { new(ManagedBlas.Instance, "built in") };
+        var notes = new List<string>();
+        foreach (string kind in new[] { "mkl", "openblas" })
+        {
+            var native = LoadNative(kind);
+            if (native is null) notes.Add($"no {kind}: tried {string.Join(", ", Candidates(kind))}");
+            else if (BlasSelfTest.Run(native) is { } failure) notes.Add($"{native.Name} failed its self-test, {failure}");
+            else candidates.Add(new BlasCandidate(native, BlasMeasurement.FileIdentity(native.LibraryPath ?? native.LibraryName)));
+        }
+        if (candidates.Count == 1)
+        {
+            LastChoice = null;
+            return new(ManagedBlas.Instance, $"{Label(ManagedBlas.Instance)} (no native BLAS to compare: {string.Join("; ", notes)})");
+        }
+        var choice = BlasMeasurement.Choose(candidates, BlasMeasurement.Key(candidates), CacheFile, BlasMeasurement.Measure);
+        LastChoice = choice;
+        var winner = candidates.First(c => c.Backend.Name == choice.Winner).Backend;
+        string source = choice.CachedIn is null ? "measured now" : $"measured {choice.MeasuredUtc:yyyy-MM-dd}, cached";
+        return new(winner, $"{Label(winner)} (selected automatically, {source}; {choice.Reason})");
+    }
+
+    /// <summary>Runs <paramref name="work"/> with every product of this thread on <paramref name="backend"/>.</summary>
+    internal static void WithBackend(IBlasBackend backend, Action work)
+    {
+        var previous = measuring;
+        measuring = backend;
+        try { work(); }
+        finally { measuring = previous; }
     }
 
     static IReadOnlyList<string> Candidates(string kind) => kind == "mkl" ? NativeBlas.MklNames : NativeBlas.OpenBlasNames;
@@ -155,7 +195,7 @@ public static partial class Blas
 }
 
 /// <summary>The check a native backend must pass before it is used: small products against the reference.</summary>
-public static class BlasSelfTest
+internal static class BlasSelfTest
 {
     /// <summary>Null when <paramref name="backend"/> agrees with <see cref="ReferenceBlas"/>, else what went wrong.</summary>
     public static string? Run(IBlasBackend backend)

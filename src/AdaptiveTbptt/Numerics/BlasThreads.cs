@@ -4,7 +4,7 @@ namespace Tbptt.Numerics;
 /// How many threads one product may use: <c>TBPTT_THREADS</c> when set (a sweep runs several processes side by side
 /// and gives each its share of the cores; a Slurm task gets <c>SLURM_CPUS_PER_TASK</c>), else every core.
 /// </summary>
-public static class BlasThreads
+internal static class BlasThreads
 {
     public const string EnvironmentVariable = "TBPTT_THREADS";
 

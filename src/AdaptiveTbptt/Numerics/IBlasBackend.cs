@@ -15,10 +15,12 @@ public interface IBlasBackend
     /// <summary>Short name: <c>managed</c>, <c>openblas</c>, <c>mkl</c>, <c>reference</c>.</summary>
     string Name { get; }
 
+    /// <summary>Single-precision <c>C = α·op(A)·op(B) + β·C</c>; with β = 0, C is overwritten (NaN in C does not propagate).</summary>
     void Gemm(bool transA, bool transB, int m, int n, int k,
         float alpha, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
         float beta, Span<float> c, int ldc);
 
+    /// <summary>Double-precision <c>C = α·op(A)·op(B) + β·C</c>.</summary>
     void Gemm(bool transA, bool transB, int m, int n, int k,
         double alpha, ReadOnlySpan<double> a, int lda, ReadOnlySpan<double> b, int ldb,
         double beta, Span<double> c, int ldc);

@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Tbptt.Numerics;
 
 /// <summary>Register width the managed kernel is built for.</summary>
-public enum ManagedSimd
+internal enum ManagedSimd
 {
     /// <summary>The widest the hardware accelerates: Vector512, else Vector256, else Vector&lt;T&gt;.</summary>
     Auto,
@@ -16,7 +16,7 @@ public enum ManagedSimd
 }
 
 /// <summary>Tuning knobs of <see cref="ManagedBlas"/>. The defaults suit the machine; tests shrink them.</summary>
-public sealed record ManagedBlasOptions
+internal sealed record ManagedBlasOptions
 {
     public ManagedSimd Simd { get; init; } = ManagedSimd.Auto;
 
@@ -40,7 +40,7 @@ public sealed record ManagedBlasOptions
 /// (Vector512, Vector256 or Vector&lt;T&gt;), split across cores for large products. Correct for every
 /// transpose combination, leading dimension and size; allocation-free once its per-thread buffers exist.
 /// </summary>
-public sealed unsafe class ManagedBlas : IBlasBackend
+internal sealed unsafe class ManagedBlas : IBlasBackend
 {
     /// <summary>The default instance: widest accelerated vectors, all cores.</summary>
     public static readonly ManagedBlas Instance = new();

@@ -7,7 +7,7 @@ namespace Tbptt.Numerics;
 /// without the library still runs everything on the managed backend. Intel MKL's single dynamic library
 /// (<c>mkl_rt</c>) and OpenBLAS both export the standard CBLAS symbols with 32-bit integers (LP64).
 /// </summary>
-public sealed unsafe class NativeBlas : IBlasBackend
+internal sealed unsafe class NativeBlas : IBlasBackend
 {
     const int RowMajor = 101, NoTrans = 111, Trans = 112;
 

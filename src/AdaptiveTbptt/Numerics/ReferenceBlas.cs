@@ -3,7 +3,7 @@ namespace Tbptt.Numerics;
 /// <summary>
 /// The plain triple loop every optimised backend is tested against. Slow on purpose: obviously correct.
 /// </summary>
-public sealed class ReferenceBlas : IBlasBackend
+internal sealed class ReferenceBlas : IBlasBackend
 {
     public static readonly ReferenceBlas Instance = new();
     public string Name => "reference";

@@ -8,6 +8,7 @@ public sealed class SeededRandom : Random
 {
     private ulong _s0, _s1, _s2, _s3;
 
+    /// <summary>A generator whose sequence depends only on <paramref name="seed"/>.</summary>
     public SeededRandom(long seed)
     {
         ulong x = (ulong)seed;
@@ -41,21 +42,29 @@ public sealed class SeededRandom : Random
         return result;
     }
 
+    /// <inheritdoc/>
     protected override double Sample() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+    /// <inheritdoc/>
     public override double NextDouble() => Sample();
+    /// <inheritdoc/>
     public override int Next() => (int)(NextUInt64() >> 33);
+    /// <inheritdoc/>
     public override int Next(int maxValue)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxValue);
         return (int)((NextUInt64() >> 32) * (ulong)maxValue >> 32);
     }
+    /// <inheritdoc/>
     public override int Next(int minValue, int maxValue)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(minValue, maxValue);
         return (int)(minValue + (long)((NextUInt64() >> 32) * (ulong)((long)maxValue - minValue) >> 32));
     }
+    /// <inheritdoc/>
     public override long NextInt64() => (long)(NextUInt64() >> 1);
+    /// <inheritdoc/>
     public override void NextBytes(byte[] buffer) => NextBytes(buffer.AsSpan());
+    /// <inheritdoc/>
     public override void NextBytes(Span<byte> buffer)
     {
         for (int i = 0; i < buffer.Length; i++) buffer[i] = (byte)(NextUInt64() >> 56);

@@ -10,6 +10,7 @@ public sealed class Adam<T> : IOptimizer<T> where T : unmanaged, IFloatingPointI
 {
     private readonly T[] _m, _v;
 
+    /// <summary>Adam (PyTorch's <c>torch.optim.Adam</c>: L2 weight decay added to the gradient) over <paramref name="length"/> parameters.</summary>
     public Adam(int length, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0)
     {
         if (!(learningRate >= 0)) throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "learning rate must be ≥ 0.");
@@ -23,15 +24,24 @@ public sealed class Adam<T> : IOptimizer<T> where T : unmanaged, IFloatingPointI
         State = new Dictionary<string, T[]> { ["exp_avg"] = _m, ["exp_avg_sq"] = _v };
     }
 
+    /// <inheritdoc/>
     public double LearningRate { get; set; }
+    /// <summary>Decay rate of the first moment.</summary>
     public double Beta1 { get; }
+    /// <summary>Decay rate of the second moment.</summary>
     public double Beta2 { get; }
+    /// <summary>Added to √v̂ in the denominator.</summary>
     public double Eps { get; }
+    /// <summary>L2 penalty coefficient, added to the gradient.</summary>
     public double WeightDecay { get; }
+    /// <inheritdoc/>
     public long Steps { get; private set; }
+    /// <inheritdoc/>
     public IReadOnlyDictionary<string, T[]> State { get; }
+    /// <inheritdoc/>
     public void RestoreSteps(long steps) => Steps = steps;
 
+    /// <inheritdoc/>
     public void Step(Span<T> parameters, ReadOnlySpan<T> grad)
     {
         if (grad.Length != parameters.Length) throw new ArgumentException($"gradient has {grad.Length} values, parameters {parameters.Length}.");

@@ -11,6 +11,7 @@ public sealed class Sgd<T> : IOptimizer<T> where T : unmanaged, IFloatingPointIe
     private readonly T[] _momentum;
     private readonly Dictionary<string, T[]> _state = new();
 
+    /// <summary>SGD (PyTorch's <c>torch.optim.SGD</c>) over <paramref name="length"/> parameters.</summary>
     public Sgd(int length, double learningRate, double momentum = 0, double weightDecay = 0, bool nesterov = false)
     {
         if (!(learningRate >= 0)) throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "learning rate must be ≥ 0.");
@@ -25,14 +26,22 @@ public sealed class Sgd<T> : IOptimizer<T> where T : unmanaged, IFloatingPointIe
         if (momentum > 0) _state["momentum_buffer"] = _momentum;
     }
 
+    /// <inheritdoc/>
     public double LearningRate { get; set; }
+    /// <summary>Momentum coefficient; 0 is plain SGD.</summary>
     public double Momentum { get; }
+    /// <summary>L2 penalty coefficient, added to the gradient.</summary>
     public double WeightDecay { get; }
+    /// <summary>Nesterov momentum.</summary>
     public bool Nesterov { get; }
+    /// <inheritdoc/>
     public long Steps { get; private set; }
+    /// <inheritdoc/>
     public IReadOnlyDictionary<string, T[]> State => _state;
+    /// <inheritdoc/>
     public void RestoreSteps(long steps) => Steps = steps;
 
+    /// <inheritdoc/>
     public void Step(Span<T> parameters, ReadOnlySpan<T> grad)
     {
         if (grad.Length != parameters.Length) throw new ArgumentException($"gradient has {grad.Length} values, parameters {parameters.Length}.");

@@ -16,11 +16,13 @@ public sealed record ProbeOptions
     /// <summary>K grid for the measured bias ‖ĝ_K − ĝ_W‖/‖ĝ_W‖ (empty: not measured).</summary>
     public IReadOnlyList<int> BiasGrid { get; init; } = [];
 
+    /// <summary>The burn-in b in use: <see cref="BurnIn"/>, or W/10 when that is null.</summary>
     public int EffectiveBurnIn => BurnIn ?? Window / 10;
 
     /// <summary>The largest window and burn-in accepted (each; their sum stays far inside an int).</summary>
     public const int MaxSteps = 100_000_000;
 
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first setting out of range.</summary>
     public void Validate()
     {
         if (Window < 2) throw new ArgumentOutOfRangeException(nameof(Window), Window, "the probe window W must be at least 2.");
@@ -46,7 +48,9 @@ public sealed record ProbeOptions
 /// <param name="MeasuredBias">(K, ‖ĝ_K − ĝ_W‖/‖ĝ_W‖) for the grid: the true relative parameter-gradient bias.</param>
 public sealed record ProbeResult(double[,] Phi, double[][] MeanGradient, int[] Offsets, IReadOnlyList<(int K, double Bias)> MeasuredBias)
 {
+    /// <summary>W: lags recorded.</summary>
     public int Window => Phi.GetLength(0);
+    /// <summary>S: samples.</summary>
     public int Samples => Phi.GetLength(1);
 }
 
@@ -77,6 +81,7 @@ public sealed class GradientProbe<T> where T : unmanaged, IFloatingPointIeee754<
     private readonly double[,] _phi;     // [W, S], reused by every run
     private readonly double[][] _mean;   // [W][state], reused by every run
 
+    /// <summary>A probe of <paramref name="model"/> at its current parameters (it reads them at every run).</summary>
     public GradientProbe(SequenceModel<T> model, ProbeOptions options)
     {
         options.Validate();
@@ -98,6 +103,7 @@ public sealed class GradientProbe<T> where T : unmanaged, IFloatingPointIeee754<
         _mean = Enumerable.Range(0, w).Select(_ => new double[model.Config.StateSize]).ToArray();
     }
 
+    /// <summary>The settings this probe was built with.</summary>
     public ProbeOptions Options => _options;
 
     /// <summary>

@@ -20,7 +20,7 @@ namespace Tbptt.Reporting;
 /// columns, because silently mixing two layouts in one file corrupts every later analysis. One writer per file,
 /// used from one thread.
 /// </remarks>
-public sealed class CsvMetricsWriter : IDisposable
+internal sealed class CsvMetricsWriter : IDisposable
 {
     private readonly StreamWriter _writer;
     private readonly Dictionary<string, int> _index;
@@ -146,7 +146,7 @@ public sealed class CsvMetricsWriter : IDisposable
 /// non-finite floating-point values written as <c>null</c>, since JSON has no NaN or ∞ and a diverged run must
 /// still produce a readable summary. The file is replaced atomically.
 /// </summary>
-public static class JsonSummary
+internal static class JsonSummary
 {
     /// <summary>The serializer options used; read-only, shared.</summary>
     public static JsonSerializerOptions Options { get; } = CreateOptions();

@@ -7,7 +7,7 @@ namespace Tbptt.Reporting;
 /// ten; log ticks sit on decades (10⁻³, 10⁻², …), falling back to 1-2-5 mantissas and then to linear steps when
 /// the data spans too few decades for decade ticks to say anything (a perplexity between 1.0 and 1.9, say).
 /// </summary>
-public static class NiceTicks
+internal static class NiceTicks
 {
     /// <summary>
     /// The smallest of 1, 2, 5 or 10 times a power of ten that is at least <paramref name="span"/> /

@@ -17,7 +17,7 @@ namespace Tbptt.Reporting;
 /// line is actually drawn. The rate is the average since construction (so evaluation pauses are included in the
 /// ETA). Not thread-safe: report from the loop's thread.
 /// </remarks>
-public sealed class ProgressReporter : IDisposable
+internal sealed class ProgressReporter : IDisposable
 {
     private readonly TextWriter _out;
     private readonly TimeProvider _clock;

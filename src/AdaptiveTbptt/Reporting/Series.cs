@@ -5,7 +5,7 @@ namespace Tbptt.Reporting;
 /// NaN or ±∞ (or ≤ 0 on a log axis) are not drawn and break the line, so a diverged run shows as a gap rather
 /// than a spike to the edge of the plot.
 /// </summary>
-public sealed class Series
+internal sealed class Series
 {
     private readonly double[] _xs;
     private readonly double[] _ys;

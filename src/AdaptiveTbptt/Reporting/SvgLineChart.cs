@@ -5,7 +5,7 @@ using Tbptt.Checkpoints;
 namespace Tbptt.Reporting;
 
 /// <summary>Where the legend box sits inside the plot area.</summary>
-public enum LegendPlacement
+internal enum LegendPlacement
 {
     /// <summary>Top right: clear of curves that fall from the top left, like a loss.</summary>
     TopRight,
@@ -35,7 +35,7 @@ public enum LegendPlacement
 /// chart.Add(new Series("K = 5", epochs, ppl5) { Dashed = true });
 /// chart.Save("out/valid_ppl.svg");
 /// </code></example>
-public sealed class SvgLineChart
+internal sealed class SvgLineChart
 {
     /// <summary>
     /// The Okabe–Ito palette, which stays distinguishable under the common colour-vision deficiencies; yellow is

@@ -58,6 +58,7 @@ public sealed class NonFiniteGuard
     /// <summary>Skips in a row after which the skip policy stops too.</summary>
     public const int DefaultMaxConsecutiveSkips = 10;
 
+    /// <summary>A guard with the given policy; <paramref name="maxConsecutiveSkips"/> skips in a row end a skipping run.</summary>
     public NonFiniteGuard(NonFinitePolicy policy = NonFinitePolicy.Stop, int maxConsecutiveSkips = DefaultMaxConsecutiveSkips)
     {
         if (!Enum.IsDefined(policy)) throw new ArgumentOutOfRangeException(nameof(policy), policy, "unknown non-finite policy.");
@@ -66,7 +67,9 @@ public sealed class NonFiniteGuard
         MaxConsecutiveSkips = maxConsecutiveSkips;
     }
 
+    /// <summary>Stop at the first non-finite update, or skip such updates.</summary>
     public NonFinitePolicy Policy { get; }
+    /// <summary>Skips in a row after which a skipping run stops as well.</summary>
     public int MaxConsecutiveSkips { get; }
     /// <summary>Updates skipped so far (restored on resume through <see cref="Restore"/>).</summary>
     public long Skipped { get; private set; }

@@ -10,6 +10,7 @@ public sealed class TokenStream
     private readonly int[] _inputs, _targets;
     private readonly int _inputOffset, _targetOffset;
 
+    /// <summary>Streams over whole arrays: <paramref name="inputs"/>[t·B + b] is step t of column b, as <c>Batchify</c> lays them out; <paramref name="targets"/> likewise.</summary>
     public TokenStream(int[] inputs, int[] targets, int batch) : this(inputs, 0, targets, 0, inputs.Length / Math.Max(batch, 1), batch)
     {
         if (inputs.Length != targets.Length)
@@ -37,6 +38,8 @@ public sealed class TokenStream
     public ReadOnlySpan<int> Inputs => _inputs.AsSpan(_inputOffset, Steps * Batch);
     /// <summary>[steps, B] targets.</summary>
     public ReadOnlySpan<int> Targets => _targets.AsSpan(_targetOffset, Steps * Batch);
+    /// <summary>Columns B.</summary>
     public int Batch { get; }
+    /// <summary>Steps per column.</summary>
     public int Steps { get; }
 }

@@ -1,3 +1,4 @@
+using Tbptt.Truncation;
 using Tbptt.Models;
 
 namespace Tbptt.Training;

@@ -5,6 +5,7 @@ using Tbptt.Models;
 using Tbptt.Numerics;
 using Tbptt.Optimizers;
 using Tbptt.Probes;
+using Tbptt.Truncation;
 
 namespace Tbptt.Training;
 
@@ -33,6 +34,7 @@ public sealed partial class Trainer
     private readonly NonFiniteGuard _guard;
     private bool _warnedLoss;
 
+    /// <summary>A trainer of <paramref name="model"/> (changed in place) on <paramref name="train"/>, evaluated on <paramref name="valid"/> and, if given, <paramref name="test"/>.</summary>
     public Trainer(SequenceModel<float> model, TrainerOptions options, TokenStream train, TokenStream valid, TokenStream? test = null)
     {
         options.Validate();
@@ -50,24 +52,37 @@ public sealed partial class Trainer
         _guard = new NonFiniteGuard(options.OnNonFinite);
     }
 
+    /// <summary>The run's settings.</summary>
     public TrainerOptions Options { get; }
+    /// <summary>How each update is truncated; TBPTT(15, 29) unless set. Set it before <see cref="Run"/> or <see cref="ImportState"/>.</summary>
     public ITruncationPolicy Policy { get; set; } = new FixedTruncation(15, 29);
     /// <summary>The run's generator: window lengths and probe positions. Its state is part of a checkpoint.</summary>
     public SeededRandom Rng { get; }
+    /// <summary>The optimizer built from <see cref="TrainerOptions.Optimizer"/>.</summary>
     public IOptimizer<float> Optimizer => _optimizer;
+    /// <summary>Updates taken so far.</summary>
     public long Updates { get; private set; }
     /// <summary>Steps per column of the training stream.</summary>
     public int TrainSteps => _train.Steps;
+    /// <summary>Completed passes over the training stream.</summary>
     public int Epoch { get; private set; }
     /// <summary>Next training step of the current epoch.</summary>
     public int Position { get; private set; }
+    /// <summary>Training tokens consumed (k1 × B per update).</summary>
     public long TokensSeen { get; private set; }
+    /// <summary>Tokens of compute: (forward + backward steps) × B over updates and probes.</summary>
     public long ComputeTokens { get; private set; }
+    /// <summary>The part of <see cref="ComputeTokens"/> spent by probes.</summary>
     public long ProbeComputeTokens { get; private set; }
+    /// <summary>The lowest validation loss (nats per token) so far.</summary>
     public double BestValidLoss { get; private set; } = double.PositiveInfinity;
+    /// <summary>The test loss at the evaluation of <see cref="BestValidLoss"/> (NaN without a test stream).</summary>
     public double TestLossAtBest { get; private set; } = double.NaN;
+    /// <summary>Updates at that evaluation.</summary>
     public long UpdatesAtBest { get; private set; }
+    /// <summary>The parameters at that evaluation.</summary>
     public float[] BestParameters { get; }
+    /// <summary>Every evaluation round so far.</summary>
     public IReadOnlyList<EvaluationRecord> Evaluations => _evaluations;
     /// <summary>Set when the run stopped on a non-finite loss, gradient, parameter or evaluation.</summary>
     public Divergence? Divergence => _guard.Divergence;

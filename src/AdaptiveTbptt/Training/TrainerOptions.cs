@@ -7,7 +7,9 @@ public sealed record TrainerOptions
     public string Optimizer { get; init; } = "sgd";
     /// <summary>Base step size; a policy may scale it per update (√K, or length/K).</summary>
     public double LearningRate { get; init; } = 1.0;
+    /// <summary>SGD momentum.</summary>
     public double Momentum { get; init; }
+    /// <summary>L2 penalty coefficient.</summary>
     public double WeightDecay { get; init; } = 1e-5;
     /// <summary>Global gradient-norm clip; 0 disables it.</summary>
     public double Clip { get; init; } = 1.0;
@@ -55,6 +57,7 @@ public sealed record TrainerOptions
         return TimeSpan.FromMinutes(m);
     }
 
+    /// <summary>Throws <see cref="ArgumentException"/> (or its out-of-range kind) naming the first setting out of range.</summary>
     public void Validate()
     {
         if (Optimizer is not ("sgd" or "adam")) throw new ArgumentException($"optimizer '{Optimizer}' is not sgd or adam.", nameof(Optimizer));
@@ -83,9 +86,13 @@ public sealed record EvaluationRecord(
     double TrainLoss, double ValidLoss, double TestLoss, int K, double LogBeta, double RelativeBiasAtK,
     IReadOnlyList<(double Delta, int K)> KByDelta, double GradientNorm, long SkippedUpdates = 0)
 {
+    /// <summary>exp(valid loss).</summary>
     public double ValidPerplexity => Math.Exp(ValidLoss);
+    /// <summary>Valid loss in bits per token.</summary>
     public double ValidBitsPerToken => ValidLoss / Math.Log(2);
+    /// <summary>exp(test loss).</summary>
     public double TestPerplexity => Math.Exp(TestLoss);
+    /// <summary>Test loss in bits per token.</summary>
     public double TestBitsPerToken => TestLoss / Math.Log(2);
 }
 
@@ -95,9 +102,14 @@ public sealed record TrainingSummary(
     double BestValidLoss, double TestLossAtBest, long UpdatesAtBest, int FinalK, bool Interrupted,
     IReadOnlyList<EvaluationRecord> Evaluations, Divergence? Divergence = null, long SkippedUpdates = 0)
 {
+    /// <summary>Whether the run stopped on a non-finite value (<see cref="Divergence"/> says where).</summary>
     public bool Diverged => Divergence is not null;
+    /// <summary>exp(best valid loss).</summary>
     public double BestValidPerplexity => Math.Exp(BestValidLoss);
+    /// <summary>exp(test loss at the best validation point).</summary>
     public double TestPerplexityAtBest => Math.Exp(TestLossAtBest);
+    /// <summary>Best valid loss in bits per token.</summary>
     public double BestValidBitsPerToken => BestValidLoss / Math.Log(2);
+    /// <summary>Test loss at the best validation point in bits per token.</summary>
     public double TestBitsPerTokenAtBest => TestLossAtBest / Math.Log(2);
 }

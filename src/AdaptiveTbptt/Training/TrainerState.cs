@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Tbptt.Truncation;
 
 namespace Tbptt.Training;
 
@@ -10,13 +11,21 @@ namespace Tbptt.Training;
 /// </summary>
 public sealed class TrainerState
 {
+    /// <summary>Counters, running sums, the policy's K and history, the evaluations.</summary>
     public required TrainerCounters Counters { get; init; }
+    /// <summary>The current parameters.</summary>
     public required float[] Parameters { get; init; }
+    /// <summary>The parameters of the best validation point.</summary>
     public required float[] BestParameters { get; init; }
+    /// <summary>The optimizer's named moment buffers.</summary>
     public required IReadOnlyDictionary<string, float[]> OptimizerState { get; init; }
+    /// <summary>The run generator's state (<see cref="Numerics.SeededRandom.State"/>).</summary>
     public required ulong[] Rng { get; init; }
+    /// <summary>The dropout generator's state.</summary>
     public required ulong[] DropoutRng { get; init; }
+    /// <summary>Steps held on the engine's tape.</summary>
     public required int TapeStored { get; init; }
+    /// <summary>The tape's <see cref="Engine.StackTape{T}.Snapshot"/>.</summary>
     public required IReadOnlyDictionary<string, float[]> Tape { get; init; }
     /// <summary>Where the state was read from, for error messages (null when built in memory).</summary>
     public string? Source { get; init; }
@@ -38,6 +47,7 @@ public sealed record TrainerCounters(
         Converters = { new JsonIgnoreLastConverter() },
     };
 
+    /// <summary>These counters as JSON (NaN and ∞ kept).</summary>
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     /// <exception cref="InvalidDataException">The text is not the JSON of a <see cref="TrainerCounters"/>.</exception>

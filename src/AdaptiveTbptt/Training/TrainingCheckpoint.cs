@@ -14,6 +14,7 @@ public static class TrainingCheckpoint
 {
     private const string Prefix = "trainer.";
 
+    /// <summary>Writes <paramref name="model"/>'s weights and <paramref name="state"/> to one safetensors file at <paramref name="path"/>, atomically, with <paramref name="metadata"/> (the caller's run options) alongside.</summary>
     public static void Save(string path, SequenceModel<float> model, TrainerState state, IReadOnlyDictionary<string, string> metadata)
     {
         var config = model.Config;

@@ -11,7 +11,7 @@ namespace Tbptt.LanguageModel.Experiments;
 public sealed record ConfigurationResult(string Name, bool Adaptive, IReadOnlyList<RunSummary> Runs, int Planned);
 
 /// <summary>The table, summary and plots of a fixed-against-adaptive comparison: mean and standard deviation over seeds.</summary>
-public static class ComparisonReport
+internal static class ComparisonReport
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 

@@ -1,3 +1,4 @@
+using Tbptt.Truncation;
 using System.Globalization;
 using Tbptt.BiasEstimation;
 using Tbptt.LanguageModel.Synthetic;

@@ -1,3 +1,4 @@
+using Tbptt.Truncation;
 using System.Globalization;
 using Tbptt.BiasEstimation;
 using Tbptt.Checkpoints;
@@ -18,6 +19,7 @@ namespace Tbptt.LanguageModel.Runs;
 /// </summary>
 public static class RunExecutor
 {
+    /// <summary>The file names of a run folder: options, checkpoint, best model, metrics and summary.</summary>
     public const string OptionsFile = "run.json", CheckpointFile = "checkpoint.safetensors", ModelFile = "model.safetensors",
         MetricsFile = "metrics.csv", SummaryFile = "summary.json";
 

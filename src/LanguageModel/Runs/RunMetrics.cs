@@ -5,7 +5,7 @@ using Tbptt.Training;
 namespace Tbptt.LanguageModel.Runs;
 
 /// <summary>The metrics file layout of a run, how its losses are shown, and its plots: said once, used by every run.</summary>
-public static class RunMetrics
+internal static class RunMetrics
 {
     public static string[] Columns(IReadOnlyList<double> tracked) =>
     [

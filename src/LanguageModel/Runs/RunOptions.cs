@@ -1,3 +1,4 @@
+using Tbptt.Truncation;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -20,19 +21,23 @@ public sealed record RunOptions
     /// <summary>Version of the file format; a reader refuses other versions rather than guess.</summary>
     public const int FormatVersion = 1;
 
+    /// <summary>The format version this record was written with.</summary>
     public int Version { get; init; } = FormatVersion;
     /// <summary>The copy task (Table C.1); null for a corpus run.</summary>
     public CopyDataOptions? Copy { get; init; }
     /// <summary>A text corpus (the character model); null for a copy run.</summary>
     public CorpusOptions? Corpus { get; init; }
+    /// <summary>The model's shape and initialisation.</summary>
     public ModelOptions Model { get; init; } = new();
     /// <summary>Optimizer, clipping, budget and evaluation; <see cref="TrainerOptions.Seed"/> is the run's one seed
     /// (initial weights, generated data, dropout, probe positions).</summary>
     public TrainerOptions Training { get; init; } = new();
+    /// <summary>Fixed TBPTT(K, K2) or adaptive.</summary>
     public TruncationOptions Truncation { get; init; } = new();
     /// <summary>Algorithm 1's settings (δ, K0, Kmin, Kmax, P, the estimator); read only by adaptive runs, except
     /// <see cref="AdaptiveOptions.ScaleBySqrtK"/>, which fixed runs follow too.</summary>
     public AdaptiveOptions Adaptive { get; init; } = new();
+    /// <summary>The probe of adaptive re-estimates and of the end-of-run profile.</summary>
     public ProbeOptions Probe { get; init; } = new();
     /// <summary>δ values whose κ̂ every estimate records in the metrics (besides the run's own δ).</summary>
     public IReadOnlyList<double> TrackedDeltas { get; init; } = [0.9, 0.5, 0.1];
@@ -79,6 +84,7 @@ public sealed record RunOptions
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     };
 
+    /// <summary>The record as run.json text.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     /// <summary>Parses run options; malformed JSON, unknown fields or a wrong version give <see cref="InvalidDataException"/>.</summary>
@@ -91,6 +97,7 @@ public sealed record RunOptions
         return o ?? throw new InvalidDataException($"{source}: empty run options.");
     }
 
+    /// <summary>Reads a run.json file (<see cref="FromJson"/>).</summary>
     public static RunOptions Load(string path) => FromJson(File.ReadAllText(path), path);
 }
 
@@ -99,22 +106,27 @@ public sealed record ModelOptions
 {
     /// <summary>lstm, gru or elman.</summary>
     public string Cell { get; init; } = "lstm";
+    /// <summary>Stacked recurrent layers.</summary>
     public int Layers { get; init; } = 2;
+    /// <summary>Units per layer.</summary>
     public int Hidden { get; init; } = 512;
     /// <summary>Embedding width; null means the hidden width.</summary>
     public int? Embed { get; init; } = 64;
+    /// <summary>Dropout on embeddings, between layers and before the decoder.</summary>
     public double Dropout { get; init; } = 0.2;
     /// <summary>Tie decoder.weight to embedding.weight (needs embed = hidden).</summary>
     public bool Tied { get; init; }
     /// <summary>pytorch (PyTorch's defaults) or scaled-uniform (the paper's code).</summary>
     public string Init { get; init; } = "pytorch";
 
+    /// <summary><see cref="Cell"/> as the engine's enum (an unknown name is an <see cref="ArgumentException"/>).</summary>
     public CellKind CellKind => Cell.ToLowerInvariant() switch
     {
         "lstm" => CellKind.Lstm, "gru" => CellKind.Gru, "elman" or "rnn" => CellKind.Elman,
         _ => throw new ArgumentException($"--cell: '{Cell}' is not one of lstm, gru, elman."),
     };
 
+    /// <summary><see cref="Init"/> as the engine's enum (an unknown name is an <see cref="ArgumentException"/>).</summary>
     public InitScheme InitScheme => Init.ToLowerInvariant() switch
     {
         "pytorch" => InitScheme.PyTorch, "scaled-uniform" => InitScheme.ScaledUniform,
@@ -128,6 +140,7 @@ public sealed record ModelOptions
         HiddenSize = Hidden, OutputSize = vocabulary, Dropout = Dropout, TieWeights = Tied,
     };
 
+    /// <summary>Rejects a cell, initialisation or shape the engine cannot build, naming it.</summary>
     public void Validate()
     {
         _ = CellKind;
@@ -146,6 +159,7 @@ public sealed record TruncationOptions
     /// <summary>Fixed k2; null means k2 = k1 (the chunked form).</summary>
     public int? K2 { get; init; }
 
+    /// <summary>Rejects a K or k2 below 1.</summary>
     public void Validate()
     {
         if (K < 1) throw new ArgumentOutOfRangeException(nameof(K), K, "K must be at least 1.");
@@ -163,10 +177,14 @@ public sealed record CopyDataOptions
     public int M { get; init; } = 10;
     /// <summary>Smallest segment length; null means fixed m.</summary>
     public int? MMin { get; init; }
+    /// <summary>Batch columns B.</summary>
     public int Batch { get; init; } = 64;
+    /// <summary>Training steps per column.</summary>
     public int TrainSteps { get; init; } = 4000;
+    /// <summary>Validation and test steps per column.</summary>
     public int EvalSteps { get; init; } = 1000;
 
+    /// <summary>Rejects segment lengths, sizes or a data folder no run could use.</summary>
     public void Validate()
     {
         _ = new Synthetic.CopyTask(M, MMin);
@@ -182,11 +200,14 @@ public sealed record CopyDataOptions
 /// <summary>A text corpus: one file split 90/5/5, or a folder with train.txt, valid.txt and test.txt.</summary>
 public sealed record CorpusOptions
 {
+    /// <summary>The corpus file or folder (made absolute when a run starts).</summary>
     public string Path { get; init; } = "";
+    /// <summary>Batch columns B of the training stream.</summary>
     public int Batch { get; init; } = 32;
     /// <summary>Columns of the validation and test streams (the state is carried within each).</summary>
     public int EvalBatch { get; init; } = 10;
 
+    /// <summary>Rejects an empty path or batch sizes below 1.</summary>
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(Path)) throw new ArgumentException("--corpus: give a corpus file or folder.");

@@ -1,3 +1,4 @@
+using Tbptt.Truncation;
 using System.Text.Json;
 using Tbptt.BiasEstimation;
 using Tbptt.Training;
@@ -9,6 +10,7 @@ public sealed record EvaluationPoint(long Updates, double Epoch, long Tokens, lo
     double WallSeconds, double TrainLoss, double ValidLoss, double TestLoss, int K, double LogBeta, double RelativeBiasAtK, double GradNorm,
     long SkippedUpdates)
 {
+    /// <summary>The point of a trainer's evaluation record.</summary>
     public static EvaluationPoint From(EvaluationRecord r) => new(r.Updates, r.Epoch, r.TokensSeen, r.ComputeTokens,
         r.ProbeComputeTokens, r.WallSeconds, r.TrainLoss, r.ValidLoss, r.TestLoss, r.K, r.LogBeta, r.RelativeBiasAtK, r.GradientNorm,
         r.SkippedUpdates);
@@ -20,6 +22,7 @@ public sealed record KPoint(long Update, int K, double LogBeta, double RelativeB
 /// <summary>The φ profile and δ̂(K) measured once at the end of training.</summary>
 public sealed record FinalProfile(double LogBeta, int Tau, IReadOnlyList<double> LogPhiBar, IReadOnlyList<double> RelativeBias)
 {
+    /// <summary>The parts of an estimate that the plots and tables use.</summary>
     public static FinalProfile From(BiasEstimate e) => new(e.LogBeta, e.Tau, e.LogPhiBar.ToArray(), e.RelativeBias.ToArray());
 }
 
@@ -30,33 +33,54 @@ public sealed record FinalProfile(double LogBeta, int Tau, IReadOnlyList<double>
 /// </summary>
 public sealed record RunSummary
 {
+    /// <summary>"copy" or "charlm".</summary>
     public required string Task { get; init; }
+    /// <summary>"K=15" or "δ=0.1".</summary>
     public required string Policy { get; init; }
+    /// <summary>The run's seed.</summary>
     public required long Seed { get; init; }
+    /// <summary>Updates made.</summary>
     public required long Updates { get; init; }
+    /// <summary>Passes over the training data (fractional).</summary>
     public required double Epochs { get; init; }
+    /// <summary>Tokens of compute: (forward + backward steps) × batch, probes included.</summary>
     public required long ComputeTokens { get; init; }
+    /// <summary>The part of <see cref="ComputeTokens"/> the probes took.</summary>
     public required long ProbeComputeTokens { get; init; }
+    /// <summary>Wall time of training, time before a resume included.</summary>
     public required double WallSeconds { get; init; }
+    /// <summary>The best validation cross-entropy (nats per token).</summary>
     public required double BestValidLoss { get; init; }
+    /// <summary>The test cross-entropy at the best validation point.</summary>
     public required double TestLossAtBest { get; init; }
+    /// <summary>Updates at the best validation point.</summary>
     public required long UpdatesAtBest { get; init; }
+    /// <summary>The truncation K at the end.</summary>
     public required int FinalK { get; init; }
     /// <summary>Stopped before its budget ran out (Ctrl-C, SIGTERM); resumable.</summary>
     public required bool Interrupted { get; init; }
     /// <summary>Where training hit a non-finite loss, gradient or parameter; null when it did not.</summary>
     public Divergence? Divergence { get; init; }
+    /// <summary>Whether training stopped on a non-finite value.</summary>
     public bool Diverged => Divergence is not null;
     /// <summary>Updates skipped for a non-finite value (with <see cref="NonFinitePolicy.Skip"/>).</summary>
     public long SkippedUpdates { get; init; }
+    /// <summary>exp(<see cref="BestValidLoss"/>).</summary>
     public double BestValidPerplexity => Math.Exp(BestValidLoss);
+    /// <summary>exp(<see cref="TestLossAtBest"/>).</summary>
     public double TestPerplexityAtBest => Math.Exp(TestLossAtBest);
+    /// <summary><see cref="BestValidLoss"/> in bits.</summary>
     public double BestValidBits => BestValidLoss / Math.Log(2);
+    /// <summary><see cref="TestLossAtBest"/> in bits.</summary>
     public double TestBitsAtBest => TestLossAtBest / Math.Log(2);
+    /// <summary>Every evaluation round.</summary>
     public required IReadOnlyList<EvaluationPoint> Evaluations { get; init; }
+    /// <summary>Every re-estimate of an adaptive run (empty for a fixed one).</summary>
     public required IReadOnlyList<KPoint> KHistory { get; init; }
+    /// <summary>The φ profile and δ̂(K) at the end (null when stopped, diverged or the stream is too short).</summary>
     public FinalProfile? FinalProfile { get; init; }
 
+    /// <summary>The summary of a finished trainer run.</summary>
     public static RunSummary From(RunOptions o, TrainingSummary s, IReadOnlyList<KEstimate> history, BiasEstimate? final) => new()
     {
         Task = o.Task, Policy = o.PolicyName, Seed = o.Training.Seed, Updates = s.Updates, Epochs = s.Epochs,
@@ -68,8 +92,10 @@ public sealed record RunSummary
         FinalProfile = final is null ? null : FinalProfile.From(final),
     };
 
+    /// <summary>The summary as summary.json text.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, RunOptions.Json);
 
+    /// <summary>Reads a summary.json; a damaged one is an <see cref="InvalidDataException"/>.</summary>
     public static RunSummary Load(string path)
     {
         try

@@ -13,6 +13,7 @@ public enum EntryState
     Running,
     /// <summary>Stopped before the end (signal, kill, node failure); resumes from its checkpoint.</summary>
     Stopped,
+    /// <summary>Finished; its summary.json holds the result.</summary>
     Done,
     /// <summary>Ended with an error; the message says which.</summary>
     Failed,
@@ -26,8 +27,10 @@ public enum EntryState
 /// </summary>
 public sealed record EntryStatus(EntryState State, string? Message, string? Host, int? Pid, string? Job, DateTime UpdatedUtc, double Fraction)
 {
+    /// <summary>The status file and the lock file of an entry folder.</summary>
     public const string FileName = "status.json", LockFile = ".lock";
 
+    /// <summary>Writes the status atomically into the entry folder.</summary>
     public void Save(string entryDir) =>
         AtomicFile.WriteAllText(Path.Combine(entryDir, FileName), JsonSerializer.Serialize(this, RunOptions.Json) + "\n");
 

@@ -9,6 +9,7 @@ public sealed record EntryReport(SweepEntry Entry, EntryStatus Status);
 /// <summary>Reads a sweep's entry folders: its status, and the table, summary and plots of whatever is done.</summary>
 public static class SweepAggregate
 {
+    /// <summary>Every entry of the plan with its status, in plan order.</summary>
     public static IReadOnlyList<EntryReport> Status(string dir, SweepPlan plan) =>
         plan.Entries.Select(e => new EntryReport(e, EntryStatus.Read(SweepPlan.EntryDirectory(dir, e)))).ToArray();
 

@@ -16,9 +16,12 @@ public sealed record SweepEntry(int Index, string Name, string Configuration, lo
 /// </summary>
 public sealed record SweepPlan
 {
+    /// <summary>The plan's file in the sweep folder.</summary>
     public const string FileName = "sweep.json";
+    /// <summary>The format version this build writes and reads.</summary>
     public const int FormatVersion = 1;
 
+    /// <summary>The format version the plan was written with.</summary>
     public int Version { get; init; } = FormatVersion;
     /// <summary>"copy" or "charlm".</summary>
     public required string Kind { get; init; }
@@ -28,6 +31,7 @@ public sealed record SweepPlan
     public required string Metric { get; init; }
     /// <summary>Configuration names in table order ("K=5", …, "δ=0.1").</summary>
     public required IReadOnlyList<string> Configurations { get; init; }
+    /// <summary>The runs, indexed from 0.</summary>
     public required IReadOnlyList<SweepEntry> Entries { get; init; }
 
     /// <summary>
@@ -76,6 +80,7 @@ public sealed record SweepPlan
         };
     }
 
+    /// <summary>The plan as sweep.json text.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, RunOptions.Json);
 
     /// <summary>The entry's folder on this machine.</summary>

@@ -4,7 +4,19 @@ using Tbptt.LanguageModel.Runs;
 namespace Tbptt.LanguageModel.Sweeps;
 
 /// <summary>What <see cref="SweepWorker.Run"/> did with an entry.</summary>
-public enum WorkerOutcome { Done, AlreadyDone, Stopped, Busy, Diverged }
+public enum WorkerOutcome
+{
+    /// <summary>Trained to the end of its budget.</summary>
+    Done,
+    /// <summary>Finished before (done or diverged): left alone.</summary>
+    AlreadyDone,
+    /// <summary>Stopped by a signal or cancellation; it resumes from its checkpoint.</summary>
+    Stopped,
+    /// <summary>Another process holds the entry.</summary>
+    Busy,
+    /// <summary>Training hit a non-finite value; the entry is reported as diverged.</summary>
+    Diverged,
+}
 
 /// <summary>
 /// <c>tbptt sweep run DIR --index I</c>: trains entry I, idempotently. A finished entry is left alone; a stopped
@@ -13,6 +25,7 @@ public enum WorkerOutcome { Done, AlreadyDone, Stopped, Busy, Diverged }
 /// </summary>
 public static class SweepWorker
 {
+    /// <summary>Runs entry <paramref name="index"/> of the sweep in <paramref name="sweepDir"/> (see the class remarks).</summary>
     public static WorkerOutcome Run(string sweepDir, int index, TextWriter log, CancellationToken cancel)
     {
         var plan = SweepPlan.Load(sweepDir);

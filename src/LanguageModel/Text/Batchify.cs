@@ -8,6 +8,7 @@ namespace Tbptt.LanguageModel.Text;
 /// </summary>
 public static class Batchify
 {
+    /// <summary><paramref name="tokens"/> as [rows, <paramref name="batch"/>], step-major; <paramref name="rows"/> = N / B.</summary>
     public static int[] Columns(ReadOnlySpan<int> tokens, int batch, out int rows)
     {
         if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, "batch must be at least 1.");

@@ -66,6 +66,7 @@ public sealed class Vocabulary
     /// <summary>The id of <see cref="UnknownSymbol"/>, or −1 when the vocabulary has none.</summary>
     public int UnknownId => _ids.TryGetValue(UnknownSymbol.Value, out int id) ? id : -1;
 
+    /// <summary>Symbols, the unknown symbol included.</summary>
     public int Count => _symbols.Length;
 
     /// <summary>The symbols in id order, as stored.</summary>
@@ -79,8 +80,10 @@ public sealed class Vocabulary
         }
     }
 
+    /// <summary>The id of <paramref name="symbol"/>, if the vocabulary holds it.</summary>
     public bool TryGetId(Rune symbol, out int id) => _ids.TryGetValue(symbol.Value, out id);
 
+    /// <summary>The symbol of <paramref name="id"/>, as a string (one or two UTF-16 units).</summary>
     public string Symbol(int id) => new Rune(_symbols[id]).ToString();
 
     /// <summary>
@@ -106,6 +109,7 @@ public sealed class Vocabulary
     /// <summary>Ids of <paramref name="text"/>; any character outside the vocabulary is an error.</summary>
     public int[] Encode(string text) => Encode(text, -1, out _);
 
+    /// <summary>A character as an error message names it: quoted with its code point, or the code point alone when invisible.</summary>
     public static string Describe(Rune r) => Rune.IsControl(r) || Rune.IsWhiteSpace(r)
         ? $"U+{r.Value:X4}"
         : $"'{r}' (U+{r.Value:X4})";

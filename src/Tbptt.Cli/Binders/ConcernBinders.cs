@@ -1,3 +1,4 @@
+using Tbptt.Truncation;
 using System.CommandLine;
 using System.Globalization;
 using Tbptt.Cli.Commands;

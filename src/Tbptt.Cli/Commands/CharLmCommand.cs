@@ -5,6 +5,7 @@ using Tbptt.Cli.Binders;
 using Tbptt.LanguageModel.Text;
 using Tbptt.Probes;
 using Tbptt.Training;
+using Tbptt.Truncation;
 
 namespace Tbptt.Cli.Commands;
 

@@ -27,6 +27,13 @@ public static class InfoCommand
         yield return $"cores:    {Environment.ProcessorCount}";
         yield return $"simd:     {(Vector512.IsHardwareAccelerated ? "AVX-512" : Vector256.IsHardwareAccelerated ? "AVX2/256-bit" : Vector128.IsHardwareAccelerated ? "128-bit" : "none")}";
         yield return $"blas:     {Blas.Describe()}";
-        yield return "          (set TBPTT_BLAS=managed|openblas|mkl to choose; OpenBLAS: apt-get install -y libopenblas0-pthread)";
+        if (Blas.LastChoice is { } choice)
+        {
+            yield return $"          measured {choice.MeasuredUtc:yyyy-MM-dd HH:mm} UTC, fastest of {BlasMeasurement.Workload}:";
+            foreach (var t in choice.Timings)
+                yield return $"          {t.Backend,-9} {t.Milliseconds,8:F2} ms{(t.Backend == choice.Winner ? "  (chosen)" : "")}";
+            yield return $"          cached in {Blas.CacheFile ?? "nothing (no home folder)"}; a new build of tbptt, another native library or CPU measures again";
+        }
+        yield return "          (TBPTT_BLAS=managed|openblas|mkl forces a backend; unset, the fastest is chosen by that measurement)";
     }
 }

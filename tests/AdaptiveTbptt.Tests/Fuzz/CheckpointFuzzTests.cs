@@ -1,3 +1,4 @@
+using Tbptt.Truncation;
 using System.Text;
 using Tbptt.Checkpoints;
 using Tbptt.Models;

@@ -1,5 +1,6 @@
 using Tbptt.Models;
 using Tbptt.Training;
+using Tbptt.Truncation;
 
 namespace Tbptt.Tests;
 

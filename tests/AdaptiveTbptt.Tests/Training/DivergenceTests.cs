@@ -1,3 +1,4 @@
+using Tbptt.Truncation;
 using Tbptt.Models;
 using Tbptt.Optimizers;
 using Tbptt.Training;

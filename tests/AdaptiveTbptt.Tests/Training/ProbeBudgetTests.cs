@@ -1,6 +1,7 @@
 using Tbptt.Models;
 using Tbptt.Probes;
 using Tbptt.Training;
+using Tbptt.Truncation;
 using static Tbptt.Tests.TestModels;
 
 namespace Tbptt.Tests;

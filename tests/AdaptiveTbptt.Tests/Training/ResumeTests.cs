@@ -2,6 +2,7 @@ using Tbptt.Checkpoints;
 using Tbptt.Models;
 using Tbptt.Probes;
 using Tbptt.Training;
+using Tbptt.Truncation;
 using static Tbptt.Tests.TestModels;
 
 namespace Tbptt.Tests;

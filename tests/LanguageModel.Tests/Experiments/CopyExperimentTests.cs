@@ -6,6 +6,7 @@ using Tbptt.LanguageModel.Synthetic;
 using Tbptt.Models;
 using Tbptt.Probes;
 using Tbptt.Training;
+using Tbptt.Truncation;
 
 namespace Tbptt.Tests;
 

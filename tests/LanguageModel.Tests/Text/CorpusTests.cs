@@ -263,19 +263,11 @@ public sealed class CorpusTests : IDisposable
         Assert.Contains(expected, e.Message);
     }
 
-    /// <summary>
-    /// The numbers of the README and nanoGPT's prepare.py. CI always has shared/ beside the clone, so there a
-    /// missing corpus fails; a developer without it simply skips the check.
-    /// </summary>
+    /// <summary>The numbers of the README and nanoGPT's prepare.py, on the copy shipped in datasets/.</summary>
     [Fact]
-    public void TinyShakespeareHasTheKnownSizesWhenPresent()
+    public void TinyShakespeareHasTheKnownSizes()
     {
-        string path = Path.Combine(RepoPaths.Root, "..", "shared", "datasets", "tinyshakespeare", "input.txt");
-        if (!File.Exists(path))
-        {
-            Assert.False(Environment.GetEnvironmentVariable("CI") == "true", $"CI has no tiny-Shakespeare at {path}");
-            return;
-        }
+        string path = Path.Combine(RepoPaths.Root, "datasets", "tinyshakespeare", "input.txt");
         var c = Corpus.Load(path);
         Assert.Equal(1_115_394, c.Characters);
         Assert.Equal((1_003_854, 55_770, 55_770), (c.Train.Length, c.Valid.Length, c.Test.Length));

@@ -1,4 +1,4 @@
-using Tbptt.Training;
+using Tbptt.Truncation;
 
 namespace Tbptt.Tests;
 
