@@ -14,9 +14,9 @@ namespace Tbptt.Cli.Sweeps;
 public static class LocalPool
 {
     /// <summary>
-    /// Defaults from a measurement (README, "Sweeps"; <c>benchmarks/sweep-throughput.sh</c>): on 2 cores the copy task
-    /// (LSTM 2 × 50, batch 64) ran 1.8× more tokens per second as 2 jobs × 1 thread than as 1 job × 2 threads —
-    /// its products are too small to split well — so every core gets its own run.
+    /// Defaults from a measurement (README, "Sweeps"; <c>benchmarks/sweep-throughput.sh</c>, 2026-12-02): on 2 cores
+    /// the copy task (LSTM 2 × 50, batch 64) ran 1.91× more tokens per second as 2 jobs × 1 thread than as 1 job ×
+    /// 2 threads — its products are too small to split well — so every core gets its own run.
     /// </summary>
     public static int DefaultJobs => Math.Max(1, Environment.ProcessorCount);
     public const int DefaultThreads = 1;
