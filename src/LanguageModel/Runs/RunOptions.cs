@@ -118,6 +118,8 @@ public sealed record ModelOptions
     public bool Tied { get; init; }
     /// <summary>pytorch (PyTorch's defaults) or scaled-uniform (the paper's code).</summary>
     public string Init { get; init; } = "pytorch";
+    /// <summary>The Elman cell's non-linearity: tanh, relu or identity (gated cells have fixed ones).</summary>
+    public string Nonlinearity { get; init; } = "tanh";
 
     /// <summary><see cref="Cell"/> as the engine's enum (an unknown name is an <see cref="ArgumentException"/>).</summary>
     public CellKind CellKind => Cell.ToLowerInvariant() switch
@@ -133,10 +135,17 @@ public sealed record ModelOptions
         _ => throw new ArgumentException($"--init: '{Init}' is not one of scaled-uniform, pytorch."),
     };
 
+    /// <summary><see cref="Nonlinearity"/> as the engine's enum (an unknown name is an <see cref="ArgumentException"/>).</summary>
+    public Nonlinearity NonlinearityKind => Nonlinearity.ToLowerInvariant() switch
+    {
+        "tanh" => Models.Nonlinearity.Tanh, "relu" => Models.Nonlinearity.Relu, "identity" => Models.Nonlinearity.Identity,
+        _ => throw new ArgumentException($"--nonlinearity: '{Nonlinearity}' is not one of tanh, relu, identity."),
+    };
+
     /// <summary>The engine's configuration for a vocabulary of <paramref name="vocabulary"/> tokens.</summary>
     public ModelConfig ToConfig(int vocabulary) => new()
     {
-        Cell = CellKind, Layers = Layers, Input = InputKind.Tokens, InputSize = vocabulary, EmbedSize = Embed ?? Hidden,
+        Cell = CellKind, Nonlinearity = NonlinearityKind, Layers = Layers, Input = InputKind.Tokens, InputSize = vocabulary, EmbedSize = Embed ?? Hidden,
         HiddenSize = Hidden, OutputSize = vocabulary, Dropout = Dropout, TieWeights = Tied,
     };
 
@@ -145,6 +154,7 @@ public sealed record ModelOptions
     {
         _ = CellKind;
         _ = InitScheme;
+        _ = NonlinearityKind;
         ToConfig(2).Validate();
     }
 }

@@ -1,3 +1,4 @@
+using Tbptt.Cli.Binders;
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
@@ -18,9 +19,7 @@ public static class ProbeCommand
     {
         var model = Opt.Required<string>("--model", "Model file (.safetensors).");
         var text = Opt.Required<string>("--text", "UTF-8 text the samples are drawn from (input x_t, target x_{t+1}).");
-        var window = Opt.WithDefault("--window", "W: lags recorded.", 400);
-        var burnIn = Opt.Optional<int?>("--burnin", "Forward-only steps before the window (default W/10).");
-        var samples = Opt.WithDefault("--samples", "S: sample positions.", 64);
+        var probeOptions = new ProbeBinder(new ProbeOptions()); // W, burn-in and S: the probe concern's flags
         var offsets = Opt.Optional<string?>("--offsets", "Comma-separated sample start offsets (default: random, seeded); sets S.");
         var seed = Opt.WithDefault("--seed", "Seed of the random offsets.", 1);
         var output = Opt.Required<string>("--out", "CSV of φ to write (one row per lag, one column per sample).");
@@ -28,16 +27,18 @@ public static class ProbeCommand
         var exactBias = Opt.Optional<string?>("--exact-bias", "K grid, e.g. 1,2,5,10,20,50,100: measure ‖ĝ_K − ĝ_W‖/‖ĝ_W‖ and print it beside δ̂(K).");
         var est = new EstimatorOptions();
         var cmd = new Command("probe", "Measure the gradient-norm profile φ by lag of a model on a text (and optionally the true truncation bias).")
-            { model, text, window, burnIn, samples, offsets, seed, output, meanOut, exactBias };
+            { model, text, offsets, seed, output, meanOut, exactBias };
+        probeOptions.AddTo(cmd);
         est.AddTo(cmd);
         cmd.SetAction(r => CliErrors.Run(() =>
         {
             var (m, vocab, _) = ModelFiles.LoadCharModel(r.GetValue(model)!);
-            int w = r.GetValue(window);
+            var read = probeOptions.Read(r);
+            int w = read.Window;
             int[]? given = r.GetValue(offsets) is { } o ? Opt.ParseInts(o, "--offsets") : null;
             int[] grid = r.GetValue(exactBias) is { } g ? Opt.ParseInts(g, "--exact-bias").Where(k => k <= w).Distinct().Order().ToArray() : [];
             if (grid.Length > 0 && grid[^1] != w) grid = [.. grid, w];
-            var options = new ProbeOptions { Window = w, BurnIn = r.GetValue(burnIn), Samples = given?.Length ?? r.GetValue(samples), BiasGrid = grid };
+            var options = read with { Samples = given?.Length ?? read.Samples, BiasGrid = grid };
             options.Validate();
             var tokens = ModelFiles.EncodeText(r.GetValue(text)!, vocab, options.EffectiveBurnIn + w + 1);
             var probe = new Tbptt.Probes.GradientProbe<float>(m, options);
