@@ -76,19 +76,7 @@ public static class CharLmCommand
         return cmd;
     }
 
-    private static Command Compare()
-    {
-        var sweep = SweepBinder.CharLm();
-        var pool = new SweepCommand.PoolBinder();
-        var cmd = new Command("compare", "The paper's Table C.2 experiment on characters: fixed K against adaptive δ at equal compute (a sweep run locally).");
-        sweep.AddTo(cmd);
-        pool.AddTo(cmd);
-        cmd.SetAction(r => CliErrors.Run(() =>
-        {
-            var (plan, dir) = sweep.Read(r);
-            var (jobs, threads) = pool.Read(r);
-            return SweepCommand.PlanRunAggregate(plan, dir, jobs, threads);
-        }));
-        return cmd;
-    }
+    private static Command Compare() => SweepCommand.Comparison("compare",
+        "The paper's Table C.2 experiment on characters: fixed K against adaptive δ at equal compute (a sweep run locally).",
+        SweepBinder.CharLm());
 }

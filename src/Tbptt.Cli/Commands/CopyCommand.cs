@@ -11,19 +11,7 @@ namespace Tbptt.Cli.Commands;
 /// </summary>
 public static class CopyCommand
 {
-    public static Command Create()
-    {
-        var sweep = SweepBinder.Copy();
-        var pool = new SweepCommand.PoolBinder();
-        var cmd = new Command("copy", "Reproduce the paper's copy experiment: fixed K against adaptive δ, with a table shaped like Table C.1 and SVG plots.");
-        sweep.AddTo(cmd);
-        pool.AddTo(cmd);
-        cmd.SetAction(r => CliErrors.Run(() =>
-        {
-            var (plan, dir) = sweep.Read(r);
-            var (jobs, threads) = pool.Read(r);
-            return SweepCommand.PlanRunAggregate(plan, dir, jobs, threads);
-        }));
-        return cmd;
-    }
+    public static Command Create() => SweepCommand.Comparison("copy",
+        "Reproduce the paper's copy experiment: fixed K against adaptive δ, with a table shaped like Table C.1 and SVG plots.",
+        SweepBinder.Copy());
 }

@@ -192,6 +192,22 @@ public static class SweepCommand
         return missing.Count == 0 ? 0 : 1;
     }
 
+    /// <summary>A comparison command (copy, charlm compare): its sweep's flags and the pool's, then plan + local + aggregate.</summary>
+    public static Command Comparison(string name, string description, SweepBinder sweep)
+    {
+        var pool = new PoolBinder();
+        var cmd = new Command(name, description);
+        sweep.AddTo(cmd);
+        pool.AddTo(cmd);
+        cmd.SetAction(r => CliErrors.Run(() =>
+        {
+            var (plan, dir) = sweep.Read(r);
+            var (jobs, threads) = pool.Read(r);
+            return PlanRunAggregate(plan, dir, jobs, threads);
+        }));
+        return cmd;
+    }
+
     /// <summary>copy and charlm compare: plan, run locally, aggregate — one code path with the sweep commands.</summary>
     public static int PlanRunAggregate(SweepPlan plan, string dir, int jobs, int threads)
     {

@@ -14,4 +14,15 @@ internal static class RepoPaths
     }
 
     public static string Fixtures => Path.Combine(Root, "tests", "reference", "fixtures");
+
+    /// <summary>The build configuration these tests were built in (the folder name under bin/).</summary>
+    public static string Configuration
+    {
+        get
+        {
+            var parts = AppContext.BaseDirectory.Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries);
+            int bin = Array.LastIndexOf(parts, "bin");
+            return bin >= 0 && bin + 1 < parts.Length ? parts[bin + 1] : "Release";
+        }
+    }
 }
