@@ -22,6 +22,7 @@ public static class Program
         ProbeCommand.Create(),
         EstimateKCommand.Create(),
         CopyCommand.Create(),
+        CopyDataCommand.Create(),
         SweepCommand.Create(),
         RunCommand.Create(),
         CharLmCommand.Create(),

@@ -190,6 +190,16 @@ public class SweepCommandTests
     }
 
     [Fact]
+    public void CopyDataDescribesThePapersFilesBesideOurGenerator()
+    {
+        var r = Run("copy-data", "--data", Path.Combine(Root, "datasets", "aicherc-copy", "fixed"));
+        Assert.True(r.ExitCode == 0, r.Err);
+        Assert.Contains("| fixed files | valid | 1.686 |", r.Out);
+        Assert.Contains("| generator (seed 1) | valid | 1.866 | 0.0 % | 0.0 % | 0.0 % |", r.Out);
+        AssertOneLineError(Run("copy-data", "--data", Path.Combine(TempDir(), "none")), "no such folder");
+    }
+
+    [Fact]
     public void HelpShowsEachConcernsDefaultsFromItsRecord()
     {
         var train = Run("charlm", "train", "--help");
