@@ -22,6 +22,9 @@ internal static class CliRunner
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "tbptt.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["TBPTT_DEBUG"] = "0";
+        // One backend for every process a test compares (runs, resumes, sweeps): backends round differently, and a
+        // start-up measurement could pick another one in another process.
+        psi.Environment["TBPTT_BLAS"] = "managed";
         foreach (var (k, v) in environment ?? []) psi.Environment[k] = v;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();

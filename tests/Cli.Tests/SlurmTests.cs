@@ -67,7 +67,7 @@ public class SlurmTests(SlurmCluster cluster) : IClassFixture<SlurmCluster>
 {
     private static readonly string[] Sweep =
     [
-        "--m", "4", "--epochs", "20", "--evals-per-epoch", "2", "--batch", "8", "--train-steps", "600", "--eval-steps", "50",
+        "--m", "4", "--epochs", "30", "--evals-per-epoch", "2", "--batch", "8", "--train-steps", "600", "--eval-steps", "50",
         "--hidden", "16", "--window", "12", "--burnin", "2", "--samples", "4", "--probes", "1", "--k0", "6", "--kmax", "12",
         "--fixed", "3", "--adaptive", "0.5", "--seeds", "1,2",
     ];

@@ -137,6 +137,9 @@ public class SweepCommandTests
         // Without sbatch on PATH the submission fails with one line (the script is still written).
         var noSlurm = RunWithPath("/nonexistent", "sweep", "slurm", dir);
         AssertOneLineError(noSlurm, "sbatch is not installed");
+        string spaced = Path.Combine(TempDir(), "a b");
+        Assert.Equal(0, Run(["sweep", "plan", "copy", .. Tiny, "--out", spaced]).ExitCode);
+        AssertOneLineError(Run("sweep", "slurm", spaced, "--dry-run"), "must not hold spaces");
         AssertOneLineError(Run(["sweep", "plan", "copy", .. Tiny[..^2], "--seeds", "1,1", "--out", Path.Combine(empty, "s")]), "a seed appears twice");
         AssertOneLineError(Run(["sweep", "plan", "copy", .. Tiny, "--lr", "NaN", "--out", Path.Combine(empty, "s")]), "--lr: the learning rate must be a finite number (got NaN)");
         AssertOneLineError(Run(["sweep", "plan", "copy", .. Tiny, "--minutes", "1e300", "--out", Path.Combine(empty, "s")]), "--minutes");
@@ -173,6 +176,11 @@ public class SweepCommandTests
         File.WriteAllText(bad, File.ReadAllText(Path.Combine(first, "run.json")).Replace("\"hidden\"", "\"hiden\""));
         AssertOneLineError(Run("run", "--config", bad, "--out", Path.Combine(dir, "x")), "not valid run options");
         AssertOneLineError(Run("run", "--config", Path.Combine(dir, "missing.json"), "--out", Path.Combine(dir, "x")), "missing.json");
+        // A null where the record has none is malformed input, not an internal error.
+        var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(first, "run.json")))!;
+        node["model"] = null;
+        File.WriteAllText(bad, node.ToJsonString());
+        AssertOneLineError(Run("run", "--config", bad, "--out", Path.Combine(dir, "x")), "not valid run options");
     }
 
     [Fact]
@@ -197,6 +205,25 @@ public class SweepCommandTests
         Assert.Contains("| fixed files | valid | 1.686 |", r.Out);
         Assert.Contains("| generator (seed 1) | valid | 1.866 | 0.0 % | 0.0 % | 0.0 % |", r.Out);
         AssertOneLineError(Run("copy-data", "--data", Path.Combine(TempDir(), "none")), "no such folder");
+    }
+
+    [Fact]
+    public void ABudgetOfTimeOrComputeWithoutEpochsRunsUntilItIsSpent()
+    {
+        JsonElement Training(params string[] flags)
+        {
+            string dir = Path.Combine(TempDir(), "s");
+            var r = Run(["sweep", "plan", "copy", .. Tiny.Where((_, i) => i > 3), .. flags, "--out", dir]); // Tiny without --m 4 --epochs 2
+            Assert.True(r.ExitCode == 0, r.Err);
+            return JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "sweep.json"))).RootElement
+                .GetProperty("entries")[0].GetProperty("run").GetProperty("training");
+        }
+        Assert.Equal(10, Training().GetProperty("epochs").GetInt32()); // the copy task's default
+        var compute = Training("--compute", "2");
+        Assert.Equal(1_000_000, compute.GetProperty("epochs").GetInt32());
+        Assert.Equal(2_000_000, compute.GetProperty("computeBudget").GetInt64());
+        Assert.Equal(1_000_000, Training("--minutes", "3").GetProperty("epochs").GetInt32());
+        Assert.Equal(4, Training("--minutes", "3", "--epochs", "4").GetProperty("epochs").GetInt32());
     }
 
     [Fact]

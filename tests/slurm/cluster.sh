@@ -102,6 +102,13 @@ CONF
     sinfo -N >&2 || true; tail -20 "$dir/slurmd.log" >&2 || true
     stop; exit 1
   fi
+  # Another cluster on this host's default ports would answer the clients above: make sure ours is the one up.
+  for name in slurmctld slurmd; do
+    kill -0 "$(cat "$dir/$name.started.pid")" 2>/dev/null \
+      || { echo "cluster: $name exited (another Slurm on this host's ports?); see $dir/$name.out" >&2; stop; exit 1; }
+  done
+  scontrol show config 2>/dev/null | grep -q "ClusterName *= *tbptt" \
+    || { echo "cluster: the controller answering is not this cluster's" >&2; stop; exit 1; }
   echo "export SLURM_CONF=$dir/slurm.conf"
 }
 

@@ -17,6 +17,7 @@ public sealed record ProbeOptions
     public IReadOnlyList<int> BiasGrid { get; init; } = [];
 
     /// <summary>The burn-in b in use: <see cref="BurnIn"/>, or W/10 when that is null.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public int EffectiveBurnIn => BurnIn ?? Window / 10;
 
     /// <summary>The largest window and burn-in accepted (each; their sum stays far inside an int).</summary>

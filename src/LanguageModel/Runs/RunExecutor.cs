@@ -23,7 +23,7 @@ public static class RunExecutor
     public const string OptionsFile = "run.json", CheckpointFile = "checkpoint.safetensors", ModelFile = "model.safetensors",
         MetricsFile = "metrics.csv", SummaryFile = "summary.json";
 
-    private const string OptionsKey = "run.options", VocabKey = "vocab";
+    private const string OptionsKey = "run.options", VocabKey = "vocab", BlasKey = "blas";
 
     /// <summary>Trains <paramref name="o"/> into <paramref name="dir"/>.</summary>
     /// <param name="resume">Continue from the folder's checkpoint. The stored options win; only the budget
@@ -71,12 +71,18 @@ public static class RunExecutor
             log.WriteLine($"resumed from {checkpointPath}: update {trainer.Updates}, epoch {trainer.Epoch}, step {trainer.Position}");
         }
 
-        var meta = new Dictionary<string, string> { [OptionsKey] = o.ToJson() };
+        // Backends round differently, so a run resumed or repeated on another backend differs in the last digits:
+        // the checkpoint says which one it was computed with.
+        var meta = new Dictionary<string, string> { [OptionsKey] = o.ToJson(), [BlasKey] = Numerics.Blas.Active.Name };
+        if (checkpoint?.Metadata.GetValueOrDefault(BlasKey) is { } was && was != Numerics.Blas.Active.Name)
+            log.WriteLine($"warning: this run was computed with the {was} backend and continues with {Numerics.Blas.Active.Name}: "
+                + $"its numbers will not match an uninterrupted run exactly (set TBPTT_BLAS={was} to keep them)");
         if (data.Symbols is not null) meta[VocabKey] = data.Symbols;
         double bestSaved = trainer.BestValidLoss;
         trainer.Checkpoint = t =>
         {
-            TrainingCheckpoint.Save(checkpointPath, model, t.ExportState(), meta);
+            // The best model first: a kill between the two writes then leaves a checkpoint that still knows the
+            // best model must be written, never a checkpoint ahead of a stale best model.
             if (t.BestValidLoss < bestSaved || !File.Exists(Path.Combine(dir, ModelFile)))
             {
                 bestSaved = t.BestValidLoss;
@@ -84,6 +90,7 @@ public static class RunExecutor
                 t.BestParameters.CopyTo(best.Parameters.Data, 0);
                 ModelCheckpoint.Save(Path.Combine(dir, ModelFile), best, meta);
             }
+            TrainingCheckpoint.Save(checkpointPath, model, t.ExportState(), meta);
         };
 
         // The metrics file always agrees with the checkpoint: on a resume it is rewritten from the restored
@@ -114,7 +121,8 @@ public static class RunExecutor
         // The φ profile and δ̂(K) at the end of training (not counted as training compute); it needs one probe
         // window per column, so a shorter stream goes without it, and a diverged model has no profile worth measuring.
         BiasEstimate? final = null;
-        if (!cancel.IsCancellationRequested && !summary.Interrupted && !summary.Diverged && trainer.Evaluations.Count > 0
+        // A stop that arrives after the last update does not skip it: the run is complete and its summary must be too.
+        if (!summary.Interrupted && !summary.Diverged && trainer.Evaluations.Count > 0
             && trainer.TrainSteps >= o.Probe.Window + o.Probe.EffectiveBurnIn)
         {
             var profile = trainer.CreateProbe(o.Probe)();

@@ -82,6 +82,9 @@ public sealed record RunOptions
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        // A null where the record has no null (a deleted "model", "trackedDeltas": null) is malformed input, not a
+        // NullReferenceException later.
+        RespectNullableAnnotations = true,
     };
 
     /// <summary>The record as run.json text.</summary>
@@ -122,21 +125,21 @@ public sealed record ModelOptions
     public string Nonlinearity { get; init; } = "tanh";
 
     /// <summary><see cref="Cell"/> as the engine's enum (an unknown name is an <see cref="ArgumentException"/>).</summary>
-    public CellKind CellKind => Cell.ToLowerInvariant() switch
+    [JsonIgnore] public CellKind CellKind => Cell.ToLowerInvariant() switch
     {
         "lstm" => CellKind.Lstm, "gru" => CellKind.Gru, "elman" or "rnn" => CellKind.Elman,
         _ => throw new ArgumentException($"--cell: '{Cell}' is not one of lstm, gru, elman."),
     };
 
     /// <summary><see cref="Init"/> as the engine's enum (an unknown name is an <see cref="ArgumentException"/>).</summary>
-    public InitScheme InitScheme => Init.ToLowerInvariant() switch
+    [JsonIgnore] public InitScheme InitScheme => Init.ToLowerInvariant() switch
     {
         "pytorch" => InitScheme.PyTorch, "scaled-uniform" => InitScheme.ScaledUniform,
         _ => throw new ArgumentException($"--init: '{Init}' is not one of scaled-uniform, pytorch."),
     };
 
     /// <summary><see cref="Nonlinearity"/> as the engine's enum (an unknown name is an <see cref="ArgumentException"/>).</summary>
-    public Nonlinearity NonlinearityKind => Nonlinearity.ToLowerInvariant() switch
+    [JsonIgnore] public Nonlinearity NonlinearityKind => Nonlinearity.ToLowerInvariant() switch
     {
         "tanh" => Models.Nonlinearity.Tanh, "relu" => Models.Nonlinearity.Relu, "identity" => Models.Nonlinearity.Identity,
         _ => throw new ArgumentException($"--nonlinearity: '{Nonlinearity}' is not one of tanh, relu, identity."),

@@ -39,6 +39,8 @@ public sealed record EntryStatus(EntryState State, string? Message, string? Host
     public static EntryStatus Read(string entryDir, bool holdingLock = false)
     {
         string path = Path.Combine(entryDir, FileName);
+        // The lock first: a worker that finishes between the two reads then shows as running, not as stopped.
+        bool locked = !holdingLock && IsLocked(entryDir);
         EntryStatus? s = null;
         if (File.Exists(path))
         {
@@ -46,7 +48,6 @@ public sealed record EntryStatus(EntryState State, string? Message, string? Host
             catch (JsonException) { s = null; } // a damaged status is re-derived below
             catch (IOException) { s = null; }
         }
-        bool locked = !holdingLock && IsLocked(entryDir);
         if (locked) return (s ?? Unknown) with { State = EntryState.Running };
         if (s is null)
             return File.Exists(Path.Combine(entryDir, RunExecutor.CheckpointFile)) ? Unknown with { State = EntryState.Stopped } : Unknown;

@@ -114,11 +114,14 @@ public sealed record SweepPlan
             var e = Entries[i] ?? throw new InvalidDataException($"{path}: entry {i} is empty.");
             if (e.Index != i) throw new InvalidDataException($"{path}: entry {i} says index {e.Index}.");
             if (e.Run is null) throw new InvalidDataException($"{path}: entry {i} has no run options.");
+            if (string.IsNullOrWhiteSpace(e.Name)) throw new InvalidDataException($"{path}: entry {i} has no name.");
             if (string.IsNullOrEmpty(e.Directory) || Path.IsPathRooted(e.Directory) || e.Directory.Split('/', '\\').Any(p => p is "" or "." or ".."))
                 throw new InvalidDataException($"{path}: entry {i}'s folder '{e.Directory}' must be a plain relative path inside the sweep.");
             if (!folders.Add(e.Directory)) throw new InvalidDataException($"{path}: entries share the folder '{e.Directory}'.");
             if (!Configurations.Contains(e.Configuration)) throw new InvalidDataException($"{path}: entry {i}'s configuration '{e.Configuration}' is not listed.");
         }
+        foreach (string c in Configurations)
+            if (!Entries.Any(e => e.Configuration == c)) throw new InvalidDataException($"{path}: configuration '{c}' has no entry.");
     }
 
     /// <summary>
@@ -131,7 +134,12 @@ public sealed record SweepPlan
         string json = ToJson();
         if (File.Exists(path))
         {
-            if (File.ReadAllText(path).TrimEnd() == json) return;
+            // The same plan, read and written again by this build (so a field a newer build adds or stops writing
+            // does not make it look different).
+            SweepPlan? existing = null;
+            try { existing = Load(dir); }
+            catch (InvalidDataException) { } // unreadable: replaced below unless runs have started
+            if (existing?.ToJson() == json) return;
             if (Directory.Exists(Path.Combine(dir, "runs")) && Directory.EnumerateFileSystemEntries(Path.Combine(dir, "runs")).Any())
                 throw new ArgumentException($"{dir} holds a different sweep whose runs have started; choose another --out or remove it.");
         }

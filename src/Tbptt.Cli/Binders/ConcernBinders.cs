@@ -49,7 +49,7 @@ public sealed class TrainingBinder
     private readonly Option<int?> _epochs;
     private readonly Option<double?> _minutes, _compute;
     private readonly Option<int> _evals;
-    private readonly Option<long> _seed;
+    private readonly Option<long>? _seed;
     private readonly Option<string> _onNonFinite;
     private readonly bool _lrByOptimizer;
 
@@ -77,7 +77,7 @@ public sealed class TrainingBinder
             : Opt.Optional<double?>("--compute", "Budget of a run in millions of tokens of compute (forward + backward steps × batch, probes included).");
         _compute.Aliases.Add("--compute-per-run");
         _evals = Opt.WithDefault("--evals-per-epoch", "Validation rounds per epoch (an adaptive run re-estimates K at each).", d.EvaluationsPerEpoch);
-        _seed = seed ? Opt.WithDefault("--seed", "Seed of the weights, data, dropout and probes.", d.Seed) : null!;
+        _seed = seed ? Opt.WithDefault("--seed", "Seed of the weights, data, dropout and probes.", d.Seed) : null;
         _onNonFinite = Opt.WithDefault("--on-nonfinite",
             "When an update's loss or gradient is NaN/∞: stop (keep the last good checkpoint; a sweep reports the run as diverged and goes on) or skip the update (stop after 10 in a row).",
             d.OnNonFinite.ToString().ToLowerInvariant());
@@ -100,7 +100,9 @@ public sealed class TrainingBinder
         // A time budget replaces a default compute budget (not one given as well).
         if (minutes is not null && !computeGiven) compute = null;
         // A run bounded by time or compute and not by epochs runs until its budget is spent.
-        int epochs = r.GetValue(_epochs) ?? (minutes is not null || computeGiven ? RunDefaults.UnlimitedEpochs : _d.Epochs);
+        bool epochsGiven = r.GetResult(_epochs) is { Implicit: false };
+        int epochs = epochsGiven ? r.GetValue(_epochs)!.Value
+            : minutes is not null || computeGiven || _d.ComputeBudget is not null ? RunDefaults.UnlimitedEpochs : _d.Epochs;
         var o = _d with
         {
             Optimizer = optimizer,

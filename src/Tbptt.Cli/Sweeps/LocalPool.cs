@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Tbptt.LanguageModel.Sweeps;
+using Tbptt.Numerics;
 using Tbptt.Reporting;
 
 namespace Tbptt.Cli.Sweeps;
@@ -23,7 +24,8 @@ public static class LocalPool
 
     private sealed record Worker(int Index, Process Process, StreamWriter Log);
 
-    /// <returns>The exit code: 0 when every entry is done, 1 when some failed or diverged, 130 when stopped.</returns>
+    /// <returns>The exit code: 0 when every entry it ran finished (done or diverged: both are results), 1 when some
+    /// failed, 130 when stopped.</returns>
     public static int Run(string dir, int jobs, int threads, TextWriter output, CancellationToken cancel)
     {
         if (jobs < 1) throw new UserInputException($"--jobs: {jobs} must be at least 1.");
@@ -59,7 +61,8 @@ public static class LocalPool
                 running.Remove(w);
                 var entry = plan.Entries[w.Index];
                 var status = EntryStatus.Read(SweepPlan.EntryDirectory(dir, entry));
-                if (status.State == EntryState.Done) done++;
+                if (w.Process.ExitCode == Commands.SweepCommand.Busy) line.Message($"entry {w.Index} ({entry.Name}) is being run by another process; left alone");
+                else if (status.State == EntryState.Done) done++;
                 else if (status.State == EntryState.Diverged)
                 {
                     // A result, not a failure: the table reports it; the other runs go on.
@@ -100,6 +103,9 @@ public static class LocalPool
         psi.Environment["TBPTT_THREADS"] = t;
         psi.Environment["OPENBLAS_NUM_THREADS"] = t;
         psi.Environment["OMP_NUM_THREADS"] = t;
+        // Every worker computes with the backend this process chose: backends round differently, and a sweep's
+        // runs (and a run and its resume) must be comparable number for number.
+        psi.Environment[Blas.EnvironmentVariable] = Environment.GetEnvironmentVariable(Blas.EnvironmentVariable) ?? Blas.Active.Name;
         var p = new Process { StartInfo = psi };
         p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Tbptt.Checkpoints;
 using Tbptt.LanguageModel.Sweeps;
+using Tbptt.Numerics;
 
 namespace Tbptt.Cli.Sweeps;
 
@@ -28,6 +29,9 @@ public static class SlurmSubmit
                 throw new UserInputException($"--{flag.TrimStart('-')}: '{Escape(value)}' is not a plain Slurm value.");
         var plan = SweepPlan.Load(dir);
         string full = Path.GetFullPath(dir);
+        // #SBATCH lines are not shell lines: a space would split the path and '%' is a job-id pattern there.
+        if (full.Any(c => char.IsWhiteSpace(c) || c is '%' or '\'' or '"'))
+            throw new UserInputException($"{full}: a Slurm sweep folder's path must not hold spaces, quotes or '%'; move the sweep.");
         var indices = SweepAggregate.Status(dir, plan)
             .Where(s => s.Status.State is not (EntryState.Done or EntryState.Diverged or EntryState.Running)).Select(s => s.Entry.Index).ToArray();
         if (indices.Length == 0) return null;
@@ -52,6 +56,9 @@ public static class SlurmSubmit
         s.Append("set -euo pipefail\n");
         s.Append("threads=\"${SLURM_CPUS_PER_TASK:-1}\"\n");
         s.Append("export TBPTT_THREADS=\"$threads\" OPENBLAS_NUM_THREADS=\"$threads\" OMP_NUM_THREADS=\"$threads\"\n");
+        // The backend the sweep was submitted with, unless the job's environment names one: backends round
+        // differently, and a requeued task must resume with the numbers it started with.
+        s.Append($"export {Blas.EnvironmentVariable}=\"${{{Blas.EnvironmentVariable}:-{Environment.GetEnvironmentVariable(Blas.EnvironmentVariable) ?? Blas.Active.Name}}}\"\n");
         s.Append($"exec {SelfCommand.ShellLine(["sweep", "run", full, "--index"])} \"$SLURM_ARRAY_TASK_ID\"\n");
         string script = Path.Combine(full, ScriptName);
         AtomicFile.WriteAllText(script, s.ToString());
