@@ -32,6 +32,8 @@ public sealed partial class Trainer
     private double _lastGradNorm;
     private double _lastTrainLoss = double.NaN; // running train loss as last reported (survives the reset at evaluations)
     private readonly NonFiniteGuard _guard;
+    private readonly LearningRateSchedule _schedule;
+    private double _evalSeconds; // wall time of evaluation rounds (valid and test), time before a resume included
     private bool _warnedLoss;
 
     /// <summary>A trainer of <paramref name="model"/> (changed in place) on <paramref name="train"/>, evaluated on <paramref name="valid"/> and, if given, <paramref name="test"/>.</summary>
@@ -50,6 +52,7 @@ public sealed partial class Trainer
         _engine.Tape.DropoutRandom = new SeededRandom(options.Seed ^ 0x5DEECE66DL);
         BestParameters = (float[])model.Parameters.Data.Clone();
         _guard = new NonFiniteGuard(options.OnNonFinite);
+        _schedule = new LearningRateSchedule(options.Schedule, options.LearningRate);
     }
 
     /// <summary>The run's settings.</summary>
@@ -86,6 +89,10 @@ public sealed partial class Trainer
     public IReadOnlyList<EvaluationRecord> Evaluations => _evaluations;
     /// <summary>Set when the run stopped on a non-finite loss, gradient, parameter or evaluation.</summary>
     public Divergence? Divergence => _guard.Divergence;
+    /// <summary>The schedule's rate for the next update (before the policy's step scale).</summary>
+    public double LearningRate => _schedule.Rate(Updates, Fraction());
+    /// <summary>Wall time spent in evaluation rounds (validation and test), time before a resume included.</summary>
+    public double EvalSeconds => _evalSeconds;
     /// <summary>Updates skipped under <see cref="NonFinitePolicy.Skip"/>.</summary>
     public long SkippedUpdates => _guard.Skipped;
 
@@ -213,7 +220,7 @@ public sealed partial class Trainer
             return true;
         }
         _lastGradNorm = norm;
-        _optimizer.LearningRate = Options.LearningRate * w.StepScale;
+        _optimizer.LearningRate = _schedule.Rate(Updates, Fraction()) * w.StepScale;
         _optimizer.Step(p.Data, p.Grad);
         Updates++;
         if (!_guard.CheckParameters(p.Data, Updates, epochNow)) return false;
@@ -242,6 +249,7 @@ public sealed partial class Trainer
     private bool Evaluate(bool final = false)
     {
         int trainedK = Policy.K; // the K the updates since the last evaluation used
+        long started = Stopwatch.GetTimestamp();
         double valid = EvaluateLoss(_valid);
         double epochNow = Epoch + (double)Position / _train.Steps;
         if (!double.IsFinite(valid))
@@ -251,6 +259,8 @@ public sealed partial class Trainer
         }
         WarnIfAbsurd(valid);
         double test = _test is null ? double.NaN : EvaluateLoss(_test);
+        _evalSeconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
+        _schedule.Observe(valid);
         if (valid < BestValidLoss)
         {
             BestValidLoss = valid;
@@ -268,7 +278,7 @@ public sealed partial class Trainer
         var record = new EvaluationRecord(Updates, epochNow, TokensSeen, ComputeTokens,
             ProbeComputeTokens, WallSeconds, _trainLossCount > 0 ? _trainLossSum / _trainLossCount : double.NaN,
             valid, test, trainedK, estimate?.LogBeta ?? double.NaN, estimate?.RelativeBiasAtK ?? double.NaN,
-            estimate?.KByTrackedDelta ?? [], _lastGradNorm, _guard.Skipped);
+            estimate?.KByTrackedDelta ?? [], _lastGradNorm, _guard.Skipped, LearningRate, _evalSeconds);
         _trainLossSum = 0;
         _trainLossCount = 0;
         _evaluations.Add(record);
@@ -302,5 +312,5 @@ public sealed partial class Trainer
 
     private TrainingSummary Summary(bool interrupted) => new(Policy.Name, Updates,
         Epoch + (double)Position / _train.Steps, ComputeTokens, ProbeComputeTokens, WallSeconds,
-        BestValidLoss, TestLossAtBest, UpdatesAtBest, Policy.K, interrupted, _evaluations, Divergence, _guard.Skipped);
+        BestValidLoss, TestLossAtBest, UpdatesAtBest, Policy.K, interrupted, _evaluations, Divergence, _guard.Skipped, _evalSeconds);
 }
