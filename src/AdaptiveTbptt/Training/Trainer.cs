@@ -33,6 +33,7 @@ public sealed partial class Trainer
     private double _lastTrainLoss = double.NaN; // running train loss as last reported (survives the reset at evaluations)
     private readonly NonFiniteGuard _guard;
     private readonly LearningRateSchedule _schedule;
+    private Evaluator? _evaluator; // built at the first evaluation round, reused by every later one
     private double _evalSeconds; // wall time of evaluation rounds (valid and test), time before a resume included
     private bool _warnedLoss;
 
@@ -250,7 +251,11 @@ public sealed partial class Trainer
     {
         int trainedK = Policy.K; // the K the updates since the last evaluation used
         long started = Stopwatch.GetTimestamp();
-        double valid = EvaluateLoss(_valid);
+        // Validation and test side by side in one batch: the same losses as one by one, at a wider GEMM.
+        _evaluator ??= new Evaluator(_model, _test is null ? [_valid] : [_valid, _test], Options.EvalChunk);
+        var losses = _evaluator.MeanLosses();
+        double valid = losses[0], test = _test is null ? double.NaN : losses[1];
+        _evalSeconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
         double epochNow = Epoch + (double)Position / _train.Steps;
         if (!double.IsFinite(valid))
         {
@@ -258,8 +263,6 @@ public sealed partial class Trainer
             return false;
         }
         WarnIfAbsurd(valid);
-        double test = _test is null ? double.NaN : EvaluateLoss(_test);
-        _evalSeconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
         _schedule.Observe(valid);
         if (valid < BestValidLoss)
         {
