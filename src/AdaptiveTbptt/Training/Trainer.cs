@@ -199,6 +199,24 @@ public sealed partial class Trainer
         return int.MaxValue; // the epoch's end evaluates
     }
 
+    /// <summary>
+    /// One update on the next window of the training stream, exactly as <see cref="Run"/> makes it, without the
+    /// evaluation rounds and budgets around it: what <c>bench charlm</c> times and the allocation guard checks. At the
+    /// stream's end a new pass starts from the zero state. False when the update diverged (nothing was stepped).
+    /// </summary>
+    internal bool TrainStep()
+    {
+        var w = Policy.Next(Rng);
+        if (Position + w.K1 > _train.Steps) { Epoch++; Position = 0; }
+        if (Position == 0) _engine.ResetState();
+        return TrainOne(w, _train.Batch);
+    }
+
+    /// <summary>The engine of the updates (the allocation guard times its pieces one by one).</summary>
+    internal TbpttEngine<float> Engine => _engine;
+    /// <summary>The loss of the last update (mean per token of its window).</summary>
+    internal double LastLoss { get; private set; } = double.NaN;
+
     /// <summary>One update; false when the run diverged (nothing was stepped, and the run must stop).</summary>
     private bool TrainOne(TruncationWindow w, int b)
     {
@@ -206,6 +224,7 @@ public sealed partial class Trainer
         p.ZeroGrad();
         double loss = _engine.Update(w.K1, w.K2, _train.Inputs.Slice(Position * b, w.K1 * b), _train.Targets.Slice(Position * b, w.K1 * b));
         double clip = Options.ClipSummedLoss ? Options.Clip / w.K1 : Options.Clip;
+        LastLoss = loss;
         double norm = clip > 0 ? GradientClipping.ClipGlobalNorm<float>(p.Grad, clip) : GradientClipping.Norm<float>(p.Grad);
         double epochNow = Epoch + (double)Position / _train.Steps;
         var verdict = _guard.Check(loss, norm, Updates + 1, epochNow);
