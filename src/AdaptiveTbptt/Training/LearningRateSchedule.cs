@@ -31,19 +31,19 @@ public sealed record ScheduleOptions
     public int Patience { get; init; }
     /// <summary>Step: updates between decays.</summary>
     public long StepSize { get; init; } = 1000;
-    /// <summary>The floor: decays stop here (warm-up may start below it).</summary>
+    /// <summary>The floor: decays stop here (warm-up may start below it). A floor above the peak rate is the peak.</summary>
     public double MinLearningRate { get; init; }
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first setting out of range.</summary>
-    public void Validate(double peak)
+    public void Validate()
     {
         if (!Enum.IsDefined(Kind)) throw new ArgumentOutOfRangeException(nameof(Kind), Kind, "unknown schedule: expected constant, plateau, step or cosine.");
         if (Warmup < 0) throw new ArgumentOutOfRangeException(nameof(Warmup), Warmup, "the warm-up must be ≥ 0 updates.");
         if (!(Factor > 0 && Factor < 1)) throw new ArgumentOutOfRangeException(nameof(Factor), Factor, "the decay factor must be in (0, 1).");
         if (Patience < 0) throw new ArgumentOutOfRangeException(nameof(Patience), Patience, "the patience must be ≥ 0 evaluations.");
         if (StepSize < 1) throw new ArgumentOutOfRangeException(nameof(StepSize), StepSize, "the step size must be at least 1 update.");
-        if (!(MinLearningRate >= 0 && MinLearningRate <= peak))
-            throw new ArgumentOutOfRangeException(nameof(MinLearningRate), MinLearningRate, $"the floor must be in [0, the peak rate {peak}].");
+        if (!(MinLearningRate >= 0 && double.IsFinite(MinLearningRate)))
+            throw new ArgumentOutOfRangeException(nameof(MinLearningRate), MinLearningRate, "the floor must be finite and ≥ 0.");
     }
 }
 
@@ -60,7 +60,7 @@ internal sealed class LearningRateSchedule(ScheduleOptions options, double peak)
     /// through the run's budget (epochs, compute or time, whichever is furthest).</summary>
     public double Rate(long updates, double progress)
     {
-        double floor = options.MinLearningRate;
+        double floor = Math.Min(options.MinLearningRate, peak);
         double decayed = options.Kind switch
         {
             ScheduleKind.Plateau => peak * State.Scale,

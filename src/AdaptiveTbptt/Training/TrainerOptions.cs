@@ -64,7 +64,7 @@ public sealed record TrainerOptions
     {
         if (Optimizer is not ("sgd" or "adam")) throw new ArgumentException($"optimizer '{Optimizer}' is not sgd or adam.", nameof(Optimizer));
         if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "the learning rate must be finite and > 0.");
-        (Schedule ?? throw new ArgumentNullException(nameof(Schedule))).Validate(LearningRate);
+        (Schedule ?? throw new ArgumentNullException(nameof(Schedule))).Validate();
         if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, "momentum must be in [0, 1).");
         if (!(WeightDecay >= 0 && double.IsFinite(WeightDecay))) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "weight decay must be finite and ≥ 0.");
         if (!(Clip >= 0 && double.IsFinite(Clip))) throw new ArgumentOutOfRangeException(nameof(Clip), Clip, "clip must be finite and ≥ 0 (0 disables it).");

@@ -7,7 +7,7 @@ public class ScheduleTests
 {
     private static LearningRateSchedule Make(ScheduleOptions o, double peak = 1.0)
     {
-        o.Validate(peak);
+        o.Validate();
         return new LearningRateSchedule(o, peak);
     }
 
@@ -52,6 +52,13 @@ public class ScheduleTests
     }
 
     [Fact]
+    public void AFloorAboveThePeakIsThePeak()
+    {
+        var s = Make(new ScheduleOptions { Kind = ScheduleKind.Cosine, MinLearningRate = 5.0 }, peak: 0.5);
+        Assert.Equal(0.5, s.Rate(0, 0.9), 12);
+    }
+
+    [Fact]
     public void PlateauWithPatienceZeroDecaysAtTheFirstEvaluationThatDoesNotImprove()
     {
         var s = Make(new ScheduleOptions { Kind = ScheduleKind.Plateau, Factor = 0.5 });
@@ -66,7 +73,7 @@ public class ScheduleTests
     [InlineData(1.0, 0, 10, 0.0)]
     [InlineData(0.5, -1, 10, 0.0)]  // patience
     [InlineData(0.5, 0, 0, 0.0)]    // step size
-    [InlineData(0.5, 0, 10, 2.0)]   // floor above the peak
+    [InlineData(0.5, 0, 10, -1.0)]  // floor
     public void BadSettingsAreRefusedByTheTrainerOptions(double factor, int patience, long step, double floor)
     {
         var o = new TrainerOptions { LearningRate = 1.0, Schedule = new ScheduleOptions { Factor = factor, Patience = patience, StepSize = step, MinLearningRate = floor } };
