@@ -27,10 +27,19 @@ public class CopyCommandTests
         Assert.True(File.Exists(Path.Combine(dir, "runs", "adaptive-d0.5-seed1", "metrics.csv")));
     }
 
-    /// <summary>A run's metrics without the wall-time column (the only one that may differ between equal runs).</summary>
+    /// <summary>A run's metrics without its wall-clock columns (the only ones that may differ between equal runs).</summary>
     private static string Rows(string dir, string run = "fixed-k3-seed1") =>
-        string.Join('\n', File.ReadAllLines(Path.Combine(dir, "runs", run, "metrics.csv"))
-            .Select(l => string.Join(',', l.Split(',').Where((_, i) => i != 5))));
+        WithoutWallTimes(Path.Combine(dir, "runs", run, "metrics.csv"));
+
+    /// <summary>A metrics file's rows without its wall-clock columns (wall_seconds, eval_seconds): the rest is bit for bit.</summary>
+    internal static string WithoutWallTimes(string metrics)
+    {
+        var lines = File.ReadAllLines(metrics);
+        var header = lines[0].Split(',');
+        int wall = Array.IndexOf(header, "wall_seconds"), eval = Array.IndexOf(header, "eval_seconds");
+        Assert.True(wall >= 0 && eval >= 0, lines[0]);
+        return string.Join('\n', lines.Select(l => string.Join(',', l.Split(',').Where((_, i) => i != wall && i != eval))));
+    }
 
     private static string RunFixed(params string[] extra)
     {

@@ -37,6 +37,21 @@ internal static class Losses
     }
 
     /// <summary>
+    /// The cross-entropy of one row, as <see cref="SoftmaxCrossEntropy"/> computes it (same operations, so the same
+    /// value) but without its gradient: <paramref name="z"/> is left holding exp(z − max).
+    /// </summary>
+    public static double CrossEntropy<T>(Span<T> z, int target) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if ((uint)target >= (uint)z.Length)
+            throw new ArgumentOutOfRangeException(nameof(target), target, $"target class must be in [0, {z.Length}).");
+        T max = TensorPrimitives.Max<T>(z);
+        T zy = z[target];
+        TensorPrimitives.Subtract(z, max, z);
+        TensorPrimitives.Exp(z, z);
+        return double.CreateTruncating(T.Log(TensorPrimitives.Sum<T>(z)) + max - zy);
+    }
+
+    /// <summary>
     /// ½‖g(z) − y‖² with g = identity or sigmoid; <paramref name="z"/> is replaced by scale·(g(z) − y)⊙g'(z).
     /// </summary>
     public static double SquaredError<T>(Span<T> z, ReadOnlySpan<T> targets, bool sigmoid, T scale)

@@ -202,6 +202,24 @@ public sealed partial class StackTape<T> where T : unmanaged, IFloatingPointIeee
         return Losses.SoftmaxCrossEntropy(z, o, CheckTargets(targetTokens, rows), T.Zero);
     }
 
+    /// <summary>
+    /// Cross-entropy of the newest <paramref name="lossSteps"/> steps added per batch column into
+    /// <paramref name="columnLoss"/> [B]: one decoder GEMM over all those steps, no gradient written. A target of −1
+    /// marks a padding row (a stream shorter than the batch it shares) and adds nothing.
+    /// </summary>
+    public void EvaluateColumnLosses(int lossSteps, ReadOnlySpan<int> targetTokens, Span<double> columnLoss)
+    {
+        var p = _model.Parameters;
+        int hd = _model.Config.HiddenSize, o = Out, rows = lossSteps * Batch, first = Stored - lossSteps;
+        CheckTargets(targetTokens, rows);
+        if (columnLoss.Length != Batch) throw new ArgumentException($"expected {Batch} column sums, got {columnLoss.Length}.", nameof(columnLoss));
+        var z = _logits.AsSpan(0, rows * o);
+        for (int r = 0; r < rows; r++) p.Values(_model.DecoderBias).CopyTo(z.Slice(r * o, o));
+        Blas.Gemm(false, true, rows, o, hd, T.One, DecoderInput(first, rows), hd, p.Values(_model.DecoderWeight), hd, T.One, z, o);
+        for (int r = 0; r < rows; r++)
+            if (targetTokens[r] >= 0) columnLoss[r % Batch] += Losses.CrossEntropy(z.Slice(r * o, o), targetTokens[r]);
+    }
+
     /// <summary>Decoder outputs (logits) of the newest step for every batch row, [B, O], e.g. for sampling.</summary>
     public void LastLogits(Span<T> logits)
     {
@@ -229,8 +247,10 @@ public sealed partial class StackTape<T> where T : unmanaged, IFloatingPointIeee
     /// steps first, and after the steps of the newest K lags are in, <paramref name="snapshot"/>(K) is called:
     /// the gradient buffer then holds the K-truncated gradient ĝ_K (decoder terms included). One backward pass
     /// serves every K.</param>
+    /// <param name="weights">False: state gradients only, no weight or embedding gradient (a φ table needs none;
+    /// it is most of the backward's matrix products). Then no snapshot lags may be asked for.</param>
     public void Backward(int window, IReadOnlyList<T[]>? stateGrads = null,
-        ReadOnlySpan<int> snapshotLags = default, Action<int>? snapshot = null)
+        ReadOnlySpan<int> snapshotLags = default, Action<int>? snapshot = null, bool weights = true)
     {
         if (window < 1 || window > Stored)
             throw new ArgumentOutOfRangeException(nameof(window), window, $"window must be in [1, {Stored}].");
@@ -242,10 +262,15 @@ public sealed partial class StackTape<T> where T : unmanaged, IFloatingPointIeee
         {
             var sg = stateGrads is null ? Span<T>.Empty : stateGrads[l].AsSpan(0, window * Batch * _layers[l].StateWidth);
             _layers[l].BackwardThroughTime(w0, window, p, sg);
-            var dx = l > 0 ? _layers[l - 1].DHin : tokens ? _dx0 : null;
+            var dx = l > 0 ? _layers[l - 1].DHin : tokens && weights ? _dx0 : null; // _dx0 feeds the embedding gradient only
             if (dx is null) continue;
             _layers[l].InputGradient(dx, w0, window, p);
             if (Dropping) _dropout!.Backward(l, dx, w0, window);
+        }
+        if (!weights)
+        {
+            if (!snapshotLags.IsEmpty) throw new ArgumentException("snapshots of ĝ_K need the weight gradients.", nameof(snapshotLags));
+            return;
         }
         int done = 0; // lags whose weight gradients are accumulated
         foreach (int k in snapshotLags)

@@ -186,7 +186,8 @@ public sealed class GradientProbe<T> where T : unmanaged, IFloatingPointIeee754<
         _tape.Loss(1, w, _targets, default, T.One);
         var grid = _options.BiasGrid;
         int[] lags = grid.ToArray();
-        _tape.Backward(w, _stateGrads, lags, k => p.Grad.CopyTo(_snapshots[Array.IndexOf(lags, k)], 0));
+        // φ needs state gradients only; the parameter gradients are computed when a measured bias asks for them.
+        _tape.Backward(w, _stateGrads, lags, k => p.Grad.CopyTo(_snapshots[Array.IndexOf(lags, k)], 0), weights: lags.Length > 0);
         p.Grad.CopyTo(_fullGrad, 0);
         _savedGrad.CopyTo(p.Grad, 0);
 

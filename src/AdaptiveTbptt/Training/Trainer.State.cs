@@ -13,7 +13,7 @@ public sealed partial class Trainer
         Counters = new TrainerCounters(Updates, Epoch, Position, TokensSeen, ComputeTokens, ProbeComputeTokens, BestValidLoss,
             TestLossAtBest, UpdatesAtBest, _trainLossSum, _trainLossCount, _lastGradNorm, WallSeconds, _optimizer.Steps, Policy.K,
             _evaluations.ToArray(), (Policy as AdaptiveTruncation)?.History.ToArray() ?? [], _probeCostPerEstimate,
-            _guard.Skipped, _guard.ConsecutiveSkips),
+            _guard.Skipped, _guard.ConsecutiveSkips, _schedule.State, _evalSeconds),
         Parameters = (float[])_model.Parameters.Data.Clone(),
         BestParameters = (float[])BestParameters.Clone(),
         OptimizerState = _optimizer.State.ToDictionary(kv => kv.Key, kv => (float[])kv.Value.Clone()),
@@ -42,6 +42,8 @@ public sealed partial class Trainer
         (BestValidLoss, TestLossAtBest, UpdatesAtBest) = (c.BestValidLoss, c.TestLossAtBest, c.UpdatesAtBest);
         (_trainLossSum, _trainLossCount, _lastGradNorm, _wallOffset) = (c.TrainLossSum, c.TrainLossCount, c.LastGradNorm, c.WallSeconds);
         _probeCostPerEstimate = c.ProbeCostPerEstimate;
+        _schedule.State = c.Schedule ?? new ScheduleState();
+        _evalSeconds = c.EvalSeconds;
         _lastTrainLoss = c.TrainLossCount > 0 ? c.TrainLossSum / c.TrainLossCount : double.NaN;
         _guard.Restore(c.SkippedUpdates, c.ConsecutiveSkips);
         _evaluations.Clear();
@@ -93,6 +95,13 @@ public sealed partial class Trainer
         Range("ConsecutiveSkips", c.ConsecutiveSkips, 0, NonFiniteGuard.DefaultMaxConsecutiveSkips);
         Range("WallSeconds", c.WallSeconds, 0, double.MaxValue);
         Range("TrainLossSum", c.TrainLossSum, double.MinValue, double.MaxValue);
+        Range("EvalSeconds", c.EvalSeconds, 0, double.MaxValue);
+        if (c.Schedule is { } sch)
+        {
+            Range("Schedule.Scale", sch.Scale, double.Epsilon, 1);
+            Range("Schedule.SinceBest", sch.SinceBest, 0, int.MaxValue);
+            if (double.IsNaN(sch.Best) || double.IsNegativeInfinity(sch.Best)) throw Bad("trainer.counters.Schedule.Best", $"= {sch.Best} is not a loss.");
+        }
         if (double.IsNaN(c.BestValidLoss) || double.IsNegativeInfinity(c.BestValidLoss)) throw Bad("trainer.counters.BestValidLoss", $"= {c.BestValidLoss} is not a loss.");
         if (c.Evaluations is null || c.KHistory is null || c.Evaluations.Any(e => e is null) || c.KHistory.Any(e => e is null))
             throw Bad("trainer.counters", "lacks its evaluations or K history.");

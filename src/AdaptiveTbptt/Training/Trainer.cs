@@ -32,6 +32,9 @@ public sealed partial class Trainer
     private double _lastGradNorm;
     private double _lastTrainLoss = double.NaN; // running train loss as last reported (survives the reset at evaluations)
     private readonly NonFiniteGuard _guard;
+    private readonly LearningRateSchedule _schedule;
+    private Evaluator? _evaluator; // built at the first evaluation round, reused by every later one
+    private double _evalSeconds; // wall time of evaluation rounds (valid and test), time before a resume included
     private bool _warnedLoss;
 
     /// <summary>A trainer of <paramref name="model"/> (changed in place) on <paramref name="train"/>, evaluated on <paramref name="valid"/> and, if given, <paramref name="test"/>.</summary>
@@ -50,6 +53,7 @@ public sealed partial class Trainer
         _engine.Tape.DropoutRandom = new SeededRandom(options.Seed ^ 0x5DEECE66DL);
         BestParameters = (float[])model.Parameters.Data.Clone();
         _guard = new NonFiniteGuard(options.OnNonFinite);
+        _schedule = new LearningRateSchedule(options.Schedule, options.LearningRate);
     }
 
     /// <summary>The run's settings.</summary>
@@ -86,6 +90,10 @@ public sealed partial class Trainer
     public IReadOnlyList<EvaluationRecord> Evaluations => _evaluations;
     /// <summary>Set when the run stopped on a non-finite loss, gradient, parameter or evaluation.</summary>
     public Divergence? Divergence => _guard.Divergence;
+    /// <summary>The schedule's rate for the next update (before the policy's step scale).</summary>
+    public double LearningRate => _schedule.Rate(Updates, Fraction());
+    /// <summary>Wall time spent in evaluation rounds (validation and test), time before a resume included.</summary>
+    public double EvalSeconds => _evalSeconds;
     /// <summary>Updates skipped under <see cref="NonFinitePolicy.Skip"/>.</summary>
     public long SkippedUpdates => _guard.Skipped;
 
@@ -191,6 +199,24 @@ public sealed partial class Trainer
         return int.MaxValue; // the epoch's end evaluates
     }
 
+    /// <summary>
+    /// One update on the next window of the training stream, exactly as <see cref="Run"/> makes it, without the
+    /// evaluation rounds and budgets around it: what <c>bench charlm</c> times and the allocation guard checks. At the
+    /// stream's end a new pass starts from the zero state. False when the update diverged (nothing was stepped).
+    /// </summary>
+    internal bool TrainStep()
+    {
+        var w = Policy.Next(Rng);
+        if (Position + w.K1 > _train.Steps) { Epoch++; Position = 0; }
+        if (Position == 0) _engine.ResetState();
+        return TrainOne(w, _train.Batch);
+    }
+
+    /// <summary>The engine of the updates (the allocation guard times its pieces one by one).</summary>
+    internal TbpttEngine<float> Engine => _engine;
+    /// <summary>The loss of the last update (mean per token of its window).</summary>
+    internal double LastLoss { get; private set; } = double.NaN;
+
     /// <summary>One update; false when the run diverged (nothing was stepped, and the run must stop).</summary>
     private bool TrainOne(TruncationWindow w, int b)
     {
@@ -198,6 +224,7 @@ public sealed partial class Trainer
         p.ZeroGrad();
         double loss = _engine.Update(w.K1, w.K2, _train.Inputs.Slice(Position * b, w.K1 * b), _train.Targets.Slice(Position * b, w.K1 * b));
         double clip = Options.ClipSummedLoss ? Options.Clip / w.K1 : Options.Clip;
+        LastLoss = loss;
         double norm = clip > 0 ? GradientClipping.ClipGlobalNorm<float>(p.Grad, clip) : GradientClipping.Norm<float>(p.Grad);
         double epochNow = Epoch + (double)Position / _train.Steps;
         var verdict = _guard.Check(loss, norm, Updates + 1, epochNow);
@@ -213,7 +240,7 @@ public sealed partial class Trainer
             return true;
         }
         _lastGradNorm = norm;
-        _optimizer.LearningRate = Options.LearningRate * w.StepScale;
+        _optimizer.LearningRate = _schedule.Rate(Updates, Fraction()) * w.StepScale;
         _optimizer.Step(p.Data, p.Grad);
         Updates++;
         if (!_guard.CheckParameters(p.Data, Updates, epochNow)) return false;
@@ -242,7 +269,12 @@ public sealed partial class Trainer
     private bool Evaluate(bool final = false)
     {
         int trainedK = Policy.K; // the K the updates since the last evaluation used
-        double valid = EvaluateLoss(_valid);
+        long started = Stopwatch.GetTimestamp();
+        // Validation and test side by side in one batch: the same losses as one by one, at a wider GEMM.
+        _evaluator ??= new Evaluator(_model, _test is null ? [_valid] : [_valid, _test], Options.EvalChunk);
+        var losses = _evaluator.MeanLosses();
+        double valid = losses[0], test = _test is null ? double.NaN : losses[1];
+        _evalSeconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
         double epochNow = Epoch + (double)Position / _train.Steps;
         if (!double.IsFinite(valid))
         {
@@ -250,7 +282,7 @@ public sealed partial class Trainer
             return false;
         }
         WarnIfAbsurd(valid);
-        double test = _test is null ? double.NaN : EvaluateLoss(_test);
+        _schedule.Observe(valid);
         if (valid < BestValidLoss)
         {
             BestValidLoss = valid;
@@ -268,7 +300,7 @@ public sealed partial class Trainer
         var record = new EvaluationRecord(Updates, epochNow, TokensSeen, ComputeTokens,
             ProbeComputeTokens, WallSeconds, _trainLossCount > 0 ? _trainLossSum / _trainLossCount : double.NaN,
             valid, test, trainedK, estimate?.LogBeta ?? double.NaN, estimate?.RelativeBiasAtK ?? double.NaN,
-            estimate?.KByTrackedDelta ?? [], _lastGradNorm, _guard.Skipped);
+            estimate?.KByTrackedDelta ?? [], _lastGradNorm, _guard.Skipped, LearningRate, _evalSeconds);
         _trainLossSum = 0;
         _trainLossCount = 0;
         _evaluations.Add(record);
@@ -302,5 +334,5 @@ public sealed partial class Trainer
 
     private TrainingSummary Summary(bool interrupted) => new(Policy.Name, Updates,
         Epoch + (double)Position / _train.Steps, ComputeTokens, ProbeComputeTokens, WallSeconds,
-        BestValidLoss, TestLossAtBest, UpdatesAtBest, Policy.K, interrupted, _evaluations, Divergence, _guard.Skipped);
+        BestValidLoss, TestLossAtBest, UpdatesAtBest, Policy.K, interrupted, _evaluations, Divergence, _guard.Skipped, _evalSeconds);
 }

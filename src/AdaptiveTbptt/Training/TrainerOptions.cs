@@ -5,8 +5,10 @@ public sealed record TrainerOptions
 {
     /// <summary>sgd or adam.</summary>
     public string Optimizer { get; init; } = "sgd";
-    /// <summary>Base step size; a policy may scale it per update (√K, or length/K).</summary>
+    /// <summary>Peak step size: the schedule's rate is at most this, and a policy may scale it per update (√K, or length/K).</summary>
     public double LearningRate { get; init; } = 1.0;
+    /// <summary>How the step size moves over the run (constant unless set).</summary>
+    public ScheduleOptions Schedule { get; init; } = new();
     /// <summary>SGD momentum.</summary>
     public double Momentum { get; init; }
     /// <summary>L2 penalty coefficient.</summary>
@@ -62,6 +64,7 @@ public sealed record TrainerOptions
     {
         if (Optimizer is not ("sgd" or "adam")) throw new ArgumentException($"optimizer '{Optimizer}' is not sgd or adam.", nameof(Optimizer));
         if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "the learning rate must be finite and > 0.");
+        (Schedule ?? throw new ArgumentNullException(nameof(Schedule))).Validate();
         if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, "momentum must be in [0, 1).");
         if (!(WeightDecay >= 0 && double.IsFinite(WeightDecay))) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "weight decay must be finite and ≥ 0.");
         if (!(Clip >= 0 && double.IsFinite(Clip))) throw new ArgumentOutOfRangeException(nameof(Clip), Clip, "clip must be finite and ≥ 0 (0 disables it).");
@@ -80,11 +83,14 @@ public sealed record TrainerOptions
 /// <summary>
 /// One evaluation round: where training stands and how the model does. <c>K</c> is the truncation the updates
 /// since the previous round used; β̂, δ̂(K) and κ̂ are what the probes run at this round found (they set the next K).
+/// <c>LearningRate</c> is the schedule's rate for the next update (after this round's plateau decision, before the
+/// policy's √K scaling); <c>EvalSeconds</c> the wall time of all evaluation rounds so far, this one included.
 /// </summary>
 public sealed record EvaluationRecord(
     long Updates, double Epoch, long TokensSeen, long ComputeTokens, long ProbeComputeTokens, double WallSeconds,
     double TrainLoss, double ValidLoss, double TestLoss, int K, double LogBeta, double RelativeBiasAtK,
-    IReadOnlyList<(double Delta, int K)> KByDelta, double GradientNorm, long SkippedUpdates = 0)
+    IReadOnlyList<(double Delta, int K)> KByDelta, double GradientNorm, long SkippedUpdates = 0,
+    double LearningRate = double.NaN, double EvalSeconds = 0)
 {
     /// <summary>exp(valid loss).</summary>
     public double ValidPerplexity => Math.Exp(ValidLoss);
@@ -100,8 +106,10 @@ public sealed record EvaluationRecord(
 public sealed record TrainingSummary(
     string Policy, long Updates, double Epochs, long ComputeTokens, long ProbeComputeTokens, double WallSeconds,
     double BestValidLoss, double TestLossAtBest, long UpdatesAtBest, int FinalK, bool Interrupted,
-    IReadOnlyList<EvaluationRecord> Evaluations, Divergence? Divergence = null, long SkippedUpdates = 0)
+    IReadOnlyList<EvaluationRecord> Evaluations, Divergence? Divergence = null, long SkippedUpdates = 0, double EvalSeconds = 0)
 {
+    /// <summary>The share of the wall time spent evaluating (validation and test).</summary>
+    public double EvalShare => WallSeconds > 0 ? EvalSeconds / WallSeconds : 0;
     /// <summary>Whether the run stopped on a non-finite value (<see cref="Divergence"/> says where).</summary>
     public bool Diverged => Divergence is not null;
     /// <summary>exp(best valid loss).</summary>

@@ -11,7 +11,7 @@ internal static class RunMetrics
     [
         "updates", "epoch", "tokens", "compute_tokens", "probe_compute_tokens", "wall_seconds", "train_loss",
         "valid_loss", "valid_ppl", "valid_bits", "test_loss", "test_ppl", "test_bits", "k", "log_beta", "delta_hat_at_k",
-        .. tracked.Select(d => $"kappa_delta_{d.ToString(CultureInfo.InvariantCulture)}"), "grad_norm", "skipped_updates",
+        .. tracked.Select(d => $"kappa_delta_{d.ToString(CultureInfo.InvariantCulture)}"), "grad_norm", "skipped_updates", "lr", "eval_seconds",
     ];
 
     public static object?[] Row(EvaluationRecord r, IReadOnlyList<double> tracked)
@@ -21,7 +21,7 @@ internal static class RunMetrics
         [
             r.Updates, r.Epoch, r.TokensSeen, r.ComputeTokens, r.ProbeComputeTokens, r.WallSeconds, r.TrainLoss,
             r.ValidLoss, r.ValidPerplexity, r.ValidBitsPerToken, r.TestLoss, r.TestPerplexity, r.TestBitsPerToken, r.K,
-            r.LogBeta, r.RelativeBiasAtK, .. kappa, r.GradientNorm, r.SkippedUpdates,
+            r.LogBeta, r.RelativeBiasAtK, .. kappa, r.GradientNorm, r.SkippedUpdates, r.LearningRate, r.EvalSeconds,
         ];
     }
 

@@ -8,12 +8,12 @@ namespace Tbptt.LanguageModel.Runs;
 /// <summary>One evaluation round as a run's <c>summary.json</c> keeps it (the metrics CSV has the same numbers).</summary>
 public sealed record EvaluationPoint(long Updates, double Epoch, long Tokens, long ComputeTokens, long ProbeComputeTokens,
     double WallSeconds, double TrainLoss, double ValidLoss, double TestLoss, int K, double LogBeta, double RelativeBiasAtK, double GradNorm,
-    long SkippedUpdates)
+    long SkippedUpdates, double LearningRate = double.NaN, double EvalSeconds = 0)
 {
     /// <summary>The point of a trainer's evaluation record.</summary>
     public static EvaluationPoint From(EvaluationRecord r) => new(r.Updates, r.Epoch, r.TokensSeen, r.ComputeTokens,
         r.ProbeComputeTokens, r.WallSeconds, r.TrainLoss, r.ValidLoss, r.TestLoss, r.K, r.LogBeta, r.RelativeBiasAtK, r.GradientNorm,
-        r.SkippedUpdates);
+        r.SkippedUpdates, r.LearningRate, r.EvalSeconds);
 }
 
 /// <summary>One re-estimate of an adaptive run: the K chosen and what each probe found.</summary>
@@ -49,6 +49,10 @@ public sealed record RunSummary
     public required long ProbeComputeTokens { get; init; }
     /// <summary>Wall time of training, time before a resume included.</summary>
     public required double WallSeconds { get; init; }
+    /// <summary>The part of <see cref="WallSeconds"/> spent evaluating (validation and test).</summary>
+    public double EvalSeconds { get; init; }
+    /// <summary><see cref="EvalSeconds"/> / <see cref="WallSeconds"/>.</summary>
+    public double EvalShare => WallSeconds > 0 ? EvalSeconds / WallSeconds : 0;
     /// <summary>The best validation cross-entropy (nats per token).</summary>
     public required double BestValidLoss { get; init; }
     /// <summary>The test cross-entropy at the best validation point.</summary>
@@ -84,7 +88,7 @@ public sealed record RunSummary
     public static RunSummary From(RunOptions o, TrainingSummary s, IReadOnlyList<KEstimate> history, BiasEstimate? final) => new()
     {
         Task = o.Task, Policy = o.PolicyName, Seed = o.Training.Seed, Updates = s.Updates, Epochs = s.Epochs,
-        ComputeTokens = s.ComputeTokens, ProbeComputeTokens = s.ProbeComputeTokens, WallSeconds = s.WallSeconds,
+        ComputeTokens = s.ComputeTokens, ProbeComputeTokens = s.ProbeComputeTokens, WallSeconds = s.WallSeconds, EvalSeconds = s.EvalSeconds,
         BestValidLoss = s.BestValidLoss, TestLossAtBest = s.TestLossAtBest, UpdatesAtBest = s.UpdatesAtBest,
         FinalK = s.FinalK, Interrupted = s.Interrupted, Divergence = s.Divergence, SkippedUpdates = s.SkippedUpdates,
         Evaluations = s.Evaluations.Select(EvaluationPoint.From).ToArray(),

@@ -38,7 +38,7 @@ public sealed class ModelBinder(ModelOptions d)
     };
 }
 
-/// <summary>The training: optimizer, step size, clipping, budget, evaluation and the seed.</summary>
+/// <summary>The training: optimizer, step size and its schedule, clipping, budget, evaluation and the seed.</summary>
 public sealed class TrainingBinder
 {
     private readonly TrainerOptions _d;
@@ -51,6 +51,10 @@ public sealed class TrainingBinder
     private readonly Option<int> _evals;
     private readonly Option<long>? _seed;
     private readonly Option<string> _onNonFinite;
+    private readonly Option<string> _schedule;
+    private readonly Option<long> _warmup, _lrStep;
+    private readonly Option<double> _lrFactor, _lrMin;
+    private readonly Option<int> _lrPatience;
     private readonly bool _lrByOptimizer;
 
     /// <param name="lrByOptimizer">--lr defaults to the optimizer's own step (<see cref="RunDefaults.LearningRate"/>).</param>
@@ -63,6 +67,14 @@ public sealed class TrainingBinder
         _lr = lrByOptimizer
             ? Opt.Optional<double?>("--lr", Invariant($"Step size (default: {RunDefaults.LearningRate("adam")} for adam, {RunDefaults.LearningRate("sgd")} for sgd)."))
             : Opt.WithDefault<double?>("--lr", "Step size (before the √K scaling of SGD runs).", d.LearningRate);
+        var s = d.Schedule;
+        _schedule = Opt.WithDefault("--lr-schedule", "Step-size schedule with --lr as its peak: constant, plateau (×--lr-factor when validation has not improved for more than --lr-patience evaluations), step (×--lr-factor every --lr-step updates) or cosine (down to --lr-min over the budget).",
+            s.Kind.ToString().ToLowerInvariant());
+        _warmup = Opt.WithDefault("--warmup", "Updates of linear warm-up to the peak --lr.", s.Warmup);
+        _lrFactor = Opt.WithDefault("--lr-factor", "Multiplier of one decay (plateau, step).", s.Factor);
+        _lrPatience = Opt.WithDefault("--lr-patience", "Plateau: evaluations without a new best validation loss tolerated before a decay.", s.Patience);
+        _lrStep = Opt.WithDefault("--lr-step", "Step: updates between decays.", s.StepSize);
+        _lrMin = Opt.WithDefault("--lr-min", "Floor of the decayed step size.", s.MinLearningRate);
         _weightDecay = Opt.WithDefault("--weight-decay", "L2 weight decay.", d.WeightDecay);
         _clip = Opt.WithDefault("--clip", "Global gradient-norm clip (0: off).", d.Clip);
         _clipOn = Opt.WithDefault("--clip-on", "What --clip bounds: sum (the window's summed loss: clip/K on the per-step mean, as the paper's code) or mean.",
@@ -85,7 +97,8 @@ public sealed class TrainingBinder
 
     public void AddTo(Command c)
     {
-        foreach (var o in new Option[] { _optimizer, _lr, _weightDecay, _clip, _clipOn, _epochs, _minutes, _compute, _evals, _onNonFinite }) c.Options.Add(o);
+        foreach (var o in new Option[] { _optimizer, _lr, _schedule, _warmup, _lrFactor, _lrPatience, _lrStep, _lrMin, _weightDecay, _clip, _clipOn,
+            _epochs, _minutes, _compute, _evals, _onNonFinite }) c.Options.Add(o);
         if (_seed is not null) c.Options.Add(_seed);
     }
 
@@ -103,9 +116,17 @@ public sealed class TrainingBinder
         bool epochsGiven = r.GetResult(_epochs) is { Implicit: false };
         int epochs = epochsGiven ? r.GetValue(_epochs)!.Value
             : minutes is not null || computeGiven || _d.ComputeBudget is not null ? RunDefaults.UnlimitedEpochs : _d.Epochs;
+        string kind = r.GetValue(_schedule)!.ToLowerInvariant();
+        if (!Enum.TryParse<ScheduleKind>(kind, ignoreCase: true, out var scheduleKind) || !Enum.IsDefined(scheduleKind) || kind.Any(char.IsDigit))
+            throw new UserInputException($"--lr-schedule: '{kind}' is not one of constant, plateau, step, cosine.");
         var o = _d with
         {
             Optimizer = optimizer,
+            Schedule = _d.Schedule with
+            {
+                Kind = scheduleKind, Warmup = r.GetValue(_warmup), Factor = Opt.Finite(r.GetValue(_lrFactor), "--lr-factor", "the decay factor"),
+                Patience = r.GetValue(_lrPatience), StepSize = r.GetValue(_lrStep), MinLearningRate = Opt.Finite(r.GetValue(_lrMin), "--lr-min", "the floor"),
+            },
             LearningRate = Opt.Finite(r.GetValue(_lr) ?? (_lrByOptimizer ? RunDefaults.LearningRate(optimizer) : _d.LearningRate), "--lr", "the learning rate"),
             WeightDecay = Opt.Finite(r.GetValue(_weightDecay), "--weight-decay", "weight decay"),
             Clip = Opt.Finite(r.GetValue(_clip), "--clip", "clip"),

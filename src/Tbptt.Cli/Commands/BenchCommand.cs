@@ -9,6 +9,8 @@ using Tbptt.LanguageModel.Text;
 using Tbptt.Models;
 using Tbptt.Numerics;
 using Tbptt.Optimizers;
+using Tbptt.Training;
+using Tbptt.Truncation;
 
 namespace Tbptt.Cli.Commands;
 
@@ -51,14 +53,16 @@ public static class BenchCommand
         var lr = Opt.WithDefault("--lr", "SGD learning rate.", 1.0);
         var clip = Opt.WithDefault("--clip", "Global gradient-norm clipping threshold.", 0.25);
         var seed = Opt.WithDefault("--seed", "Seed of the weights and the random tokens.", 1);
+        var dropout = Opt.WithDefault("--dropout", "Dropout of the model (as charlm train's --dropout).", 0.0);
+        var optimizer = Opt.WithDefault("--optimizer", "sgd or adam.", "sgd");
         var cmd = new Command("charlm",
             "Train the character LSTM language model (embedding → LSTM → linear, TBPTT(K, K), SGD with clipping) for S seconds and print throughput as JSON.")
-            { hidden, batch, k, seconds, embed, layers, vocab, threads, corpus, warmup, lr, clip, seed };
+            { hidden, batch, k, seconds, embed, layers, vocab, threads, corpus, warmup, lr, clip, seed, dropout, optimizer };
         cmd.SetAction(r => CliErrors.Run(() =>
         {
             var s = new CharLmSettings(r.GetValue(hidden), r.GetValue(batch), r.GetValue(k), r.GetValue(seconds),
                 r.GetValue(embed), r.GetValue(layers), r.GetValue(vocab), r.GetValue(threads), r.GetValue(corpus),
-                r.GetValue(warmup), r.GetValue(lr), r.GetValue(clip), r.GetValue(seed));
+                r.GetValue(warmup), r.GetValue(lr), r.GetValue(clip), r.GetValue(seed), r.GetValue(dropout), r.GetValue(optimizer)!.ToLowerInvariant());
             Console.WriteLine(RunCharLm(s).ToJson());
             return 0;
         }));
@@ -67,7 +71,8 @@ public static class BenchCommand
 
     /// <summary>What <c>bench charlm</c> runs.</summary>
     public sealed record CharLmSettings(int Hidden, int Batch, int K, double Seconds, int Embed = 64, int Layers = 1,
-        int Vocab = 65, int Threads = 0, string? Corpus = null, int Warmup = 3, double LearningRate = 1, double Clip = 0.25, int Seed = 1)
+        int Vocab = 65, int Threads = 0, string? Corpus = null, int Warmup = 3, double LearningRate = 1, double Clip = 0.25, int Seed = 1,
+        double Dropout = 0, string Optimizer = "sgd")
     {
         /// <summary>Threads actually used: <see cref="Threads"/>, or one per core when it is 0.</summary>
         public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
@@ -81,6 +86,8 @@ public static class BenchCommand
             if (!(Seconds > 0)) throw new UserInputException($"--seconds must be positive (got {Seconds.ToString(CultureInfo.InvariantCulture)}).");
             if (Warmup < 0) throw new UserInputException($"--warmup must be ≥ 0 (got {Warmup}).");
             if (!(LearningRate >= 0)) throw new UserInputException($"--lr must be ≥ 0 (got {LearningRate.ToString(CultureInfo.InvariantCulture)}).");
+            if (!(Dropout >= 0 && Dropout < 1)) throw new UserInputException($"--dropout must be in [0, 1) (got {Dropout.ToString(CultureInfo.InvariantCulture)}).");
+            if (Optimizer is not ("sgd" or "adam")) throw new UserInputException($"--optimizer: '{Optimizer}' is not sgd or adam.");
             if (!(Clip > 0)) throw new UserInputException($"--clip must be positive (got {Clip.ToString(CultureInfo.InvariantCulture)}).");
 
             static void Positive(int v, string name)
@@ -98,53 +105,48 @@ public static class BenchCommand
         return f + h * vocab;
     }
 
-    /// <summary>One training update as the benchmark (and the allocation guard) runs it: zero-grad, TBPTT(K, K), clip, step.</summary>
+    /// <summary>
+    /// The benchmark's trainer: the <see cref="Trainer"/> users run (<c>charlm train</c>), one update at a time through
+    /// <see cref="Trainer.TrainStep"/> — zero-grad, TBPTT(K, K) update with the model's dropout, clipping, the
+    /// non-finite guard, the schedule and the optimizer step — over a stream that wraps around (a new pass starts
+    /// from the zero state). What is measured is what is shipped.
+    /// </summary>
     public sealed class CharLmTrainer
     {
-        private readonly int[] _data; // [rows, B] step-major token stream
-        private readonly int _rows;
-        private int _cursor;          // row of the next chunk's first input
+        private readonly Trainer _trainer;
 
-        public CharLmTrainer(SequenceModel<float> model, int batch, int k, int[] data, double learningRate, double clip)
+        public CharLmTrainer(SequenceModel<float> model, int batch, int k, int[] data, double learningRate, double clip, string optimizer = "sgd")
         {
             if (data.Length / batch < k + 1)
                 throw new UserInputException($"the stream holds {data.Length / batch} steps per column; TBPTT({k}, {k}) needs at least {k + 1}.");
             Model = model;
             Batch = batch;
             K = k;
-            _data = data;
-            _rows = data.Length / batch;
             Clip = clip;
-            Engine = new TbpttEngine<float>(model, batch, capacity: k);
-            Optimizer = new Sgd<float>(model.Parameters.Length, learningRate);
+            var stream = TokenStream.NextToken(data, batch);
+            // The validation stream is never read: the benchmark makes updates only.
+            _trainer = new Trainer(model, new TrainerOptions
+            {
+                Optimizer = optimizer, LearningRate = learningRate, WeightDecay = 0, Clip = clip, Epochs = int.MaxValue,
+            }, stream, stream) { Policy = new FixedTruncation(k, k) };
         }
 
         public SequenceModel<float> Model { get; }
-        public TbpttEngine<float> Engine { get; }
-        public Sgd<float> Optimizer { get; }
+        public TbpttEngine<float> Engine => _trainer.Engine;
+        public IOptimizer<float> Optimizer => _trainer.Optimizer;
         public int Batch { get; }
         public int K { get; }
         public double Clip { get; }
-        public double LastLoss { get; private set; }
+        public double LastLoss => _trainer.LastLoss;
 
-        /// <summary>zero-grad; ĝ = TBPTT(K, K) on the next chunk; clip ‖ĝ‖ to <see cref="Clip"/>; θ ← θ − lr·ĝ.</summary>
+        /// <summary>One training update; a diverged update is an error (the benchmark's rate would mean nothing).</summary>
         public void Update()
         {
-            if (_cursor + K + 1 > _rows)
-            {
-                _cursor = 0; // a new pass over the stream starts from the zero state, as each epoch does
-                Engine.ResetState();
-            }
-            var p = Model.Parameters;
-            p.ZeroGrad();
-            LastLoss = Engine.Update(K, K, _data.AsSpan(_cursor * Batch, K * Batch), _data.AsSpan((_cursor + 1) * Batch, K * Batch));
-            GradientClipping.ClipGlobalNorm<float>(p.Grad, Clip);
-            Optimizer.Step(p.Data, p.Grad);
-            _cursor += K;
+            if (!_trainer.TrainStep())
+                throw new UserInputException($"the update diverged ({_trainer.Divergence?.What}); lower --lr or --clip.");
         }
     }
 
-    /// <summary>The model and token stream of the benchmark: a corpus batchified into B columns, or seeded random tokens.</summary>
     public static CharLmTrainer CreateTrainer(CharLmSettings s, out int vocabSize)
     {
         int[] data;
@@ -166,10 +168,10 @@ public static class BenchCommand
         var config = new ModelConfig
         {
             Cell = CellKind.Lstm, Layers = s.Layers, Input = InputKind.Tokens, InputSize = vocabSize, EmbedSize = s.Embed,
-            HiddenSize = s.Hidden, OutputSize = vocabSize, Loss = LossKind.CrossEntropy,
+            HiddenSize = s.Hidden, OutputSize = vocabSize, Loss = LossKind.CrossEntropy, Dropout = s.Dropout,
         };
         var model = SequenceModel<float>.Create(config, s.Seed);
-        return new CharLmTrainer(model, s.Batch, s.K, data, s.LearningRate, s.Clip);
+        return new CharLmTrainer(model, s.Batch, s.K, data, s.LearningRate, s.Clip, s.Optimizer);
     }
 
     public static BenchResult RunCharLm(CharLmSettings s)
@@ -215,6 +217,8 @@ public static class BenchCommand
             ["k"] = s.K,
             ["embed"] = s.Embed,
             ["layers"] = s.Layers,
+            ["dropout"] = s.Dropout,
+            ["optimizer"] = s.Optimizer,
             ["vocab"] = vocabSize,
             ["updates"] = updates,
             ["seconds"] = elapsed,

@@ -40,6 +40,31 @@ public class GradientProbeTests
         }
     }
 
+    /// <summary>A φ table skips the parameter gradients; asking for a measured bias computes them. Either way the
+    /// same positions give the same φ, bit for bit (so the same K), and the caller's gradient buffer is untouched.</summary>
+    [Theory]
+    [InlineData(CellKind.Lstm)]
+    [InlineData(CellKind.Gru)]
+    [InlineData(CellKind.Elman)]
+    public void SkippingTheParameterGradientsLeavesPhiBitForBit(CellKind cell)
+    {
+        var config = Tokens(cell, 2);
+        var model = SequenceModel<float>.Create(config, 17);
+        var inputs = RandomTokens(60, config.InputSize, 1);
+        var targets = RandomTokens(60, config.OutputSize, 2);
+        int[] offsets = [5, 11, 2, 30];
+        var grad = RandomVector<float>(model.Parameters.Length, 4);
+        grad.CopyTo(model.Parameters.Grad);
+        var phiOnly = new GradientProbe<float>(model, new ProbeOptions { Window = W, BurnIn = BurnIn, Samples = 4 }).Run(inputs, targets, offsets);
+        Assert.Equal(grad, model.Parameters.Grad);
+        var withBias = new GradientProbe<float>(model, new ProbeOptions { Window = W, BurnIn = BurnIn, Samples = 4, BiasGrid = [1, 3] }).Run(inputs, targets, offsets);
+        Assert.Equal(grad, model.Parameters.Grad);
+        Assert.Equal(withBias.Phi, phiOnly.Phi);
+        Assert.Equal(withBias.MeanGradient, phiOnly.MeanGradient);
+        Assert.Contains(phiOnly.Phi.Cast<double>(), x => x > 0);
+        Assert.Equal(2, withBias.MeasuredBias.Count);
+    }
+
     private static void CheckSample(SequenceModel<double> model, int[] inputs, int[] targets, int offset, ProbeResult result)
     {
         var cell = model.Config.Cell;

@@ -20,24 +20,40 @@ public class ResumeTests
         return (TokenStream.NextToken(rows, 4), TokenStream.NextToken(RandomTokens(4 * 30, Config.InputSize, 2), 4));
     }
 
-    private static Trainer Make(SequenceModel<float> model)
+    /// <summary>Schedules whose state or progress a resume must carry: a plateau decays on what validation saw
+    /// before the stop, a cosine on the budget spent before it.</summary>
+    public static TheoryData<string> Schedules => ["constant", "plateau", "step", "cosine"];
+
+    private static TrainerOptions WithSchedule(string kind) => Options with
+    {
+        Schedule = kind switch
+        {
+            "plateau" => new ScheduleOptions { Kind = ScheduleKind.Plateau, Warmup = 3, Factor = 0.5, Patience = 0, MinLearningRate = 0.05 },
+            "step" => new ScheduleOptions { Kind = ScheduleKind.Step, Warmup = 2, Factor = 0.7, StepSize = 4 },
+            "cosine" => new ScheduleOptions { Kind = ScheduleKind.Cosine, Warmup = 5, MinLearningRate = 0.01 },
+            _ => new ScheduleOptions(),
+        },
+    };
+
+    private static Trainer Make(SequenceModel<float> model, string schedule = "constant")
     {
         var (train, valid) = Data();
-        var trainer = new Trainer(model, Options, train, valid);
+        var trainer = new Trainer(model, WithSchedule(schedule), train, valid);
         trainer.Policy = new AdaptiveTruncation(new AdaptiveOptions { K0 = 4, KMin = 2, KMax = 7, Probes = 2, Delta = 0.3 }, trainer.CreateProbe(Probe));
         return trainer;
     }
 
-    [Fact]
-    public void ResumeEqualsTheUninterruptedRunBitForBit()
+    [Theory]
+    [MemberData(nameof(Schedules))]
+    public void ResumeEqualsTheUninterruptedRunBitForBit(string schedule)
     {
         var modelA = SequenceModel<float>.Create(Config, 5);
-        var a = Make(modelA);
+        var a = Make(modelA, schedule);
         var full = a.Run();
 
         string path = Path.Combine(Directory.CreateTempSubdirectory("tbptt-resume-").FullName, "checkpoint.safetensors");
         var modelB = SequenceModel<float>.Create(Config, 5);
-        var b = Make(modelB);
+        var b = Make(modelB, schedule);
         using var cts = new CancellationTokenSource();
         b.Progress += (_, _) => { if (b.Updates == 7) cts.Cancel(); };
         b.Checkpoint = t => TrainingCheckpoint.Save(path, modelB, t.ExportState(), new Dictionary<string, string> { ["run"] = "test" });
@@ -49,7 +65,7 @@ public class ResumeTests
         var file = Safetensors.Read(path);
         var modelC = ModelCheckpoint.Load(file);
         Assert.Equal(Config, modelC.Config);
-        var c = Make(modelC);
+        var c = Make(modelC, schedule);
         c.ImportState(TrainingCheckpoint.Load(file));
         var resumed = c.Run();
 
@@ -60,8 +76,12 @@ public class ResumeTests
         Assert.Equal(full.BestValidLoss, resumed.BestValidLoss);
         Assert.Equal(full.Evaluations.Count, resumed.Evaluations.Count);
         for (int i = 0; i < full.Evaluations.Count; i++)
-            Assert.Equal(full.Evaluations[i] with { WallSeconds = 0 }, resumed.Evaluations[i] with { WallSeconds = 0 }, new RecordComparer());
+            Assert.Equal(full.Evaluations[i] with { WallSeconds = 0, EvalSeconds = 0 }, resumed.Evaluations[i] with { WallSeconds = 0, EvalSeconds = 0 }, new RecordComparer());
         Assert.Equal(((AdaptiveTruncation)a.Policy).History.Select(h => h.K), ((AdaptiveTruncation)c.Policy).History.Select(h => h.K));
+        var rates = full.Evaluations.Select(e => e.LearningRate).ToArray();
+        Assert.All(rates, r => Assert.True(r > 0 && r <= Options.LearningRate, $"rate {r} outside (0, peak]"));
+        if (schedule == "constant") Assert.All(rates, r => Assert.Equal(Options.LearningRate, r));
+        else Assert.True(rates[^1] < Options.LearningRate, $"the {schedule} schedule never moved the rate below the peak: {string.Join(", ", rates)}");
     }
 
     /// <summary>Records hold lists; compare them by content.</summary>
