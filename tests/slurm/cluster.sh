@@ -107,7 +107,9 @@ CONF
     kill -0 "$(cat "$dir/$name.started.pid")" 2>/dev/null \
       || { echo "cluster: $name exited (another Slurm on this host's ports?); see $dir/$name.out" >&2; stop; exit 1; }
   done
-  scontrol show config 2>/dev/null | grep -q "ClusterName *= *tbptt" \
+  # (captured first: with pipefail, grep -q closing the pipe early would fail scontrol with SIGPIPE)
+  local config; config=$(scontrol show config 2>/dev/null || true)
+  grep -q "ClusterName *= *tbptt" <<< "$config" \
     || { echo "cluster: the controller answering is not this cluster's" >&2; stop; exit 1; }
   echo "export SLURM_CONF=$dir/slurm.conf"
 }
