@@ -27,8 +27,9 @@ public static class RunCommand
             Console.Error.WriteLine($"tbptt: {d}; the last good checkpoint and model are kept");
             return CliErrors.Diverged;
         }
+        string metric = options.Metric; // a resume keeps the task, so the stored options report the same way
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"best valid {RunMetrics.Format(s.Task == "copy" ? "ppl" : "bits", s.BestValidLoss)} {RunMetrics.Unit(s.Task == "copy" ? "ppl" : "bits")} (test {RunMetrics.Format(s.Task == "copy" ? "ppl" : "bits", s.TestLossAtBest)}), {s.Updates} updates, final K {s.FinalK}; wrote {dir}"));
+            $"best valid {RunMetrics.Format(metric, s.BestValidLoss)} {RunMetrics.Unit(metric)} (test {RunMetrics.Format(metric, s.TestLossAtBest)}), {s.Updates} updates, final K {s.FinalK}; wrote {dir}"));
         return s.Interrupted ? CliErrors.Interrupted : 0;
     }
 }

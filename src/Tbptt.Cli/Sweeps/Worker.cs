@@ -12,13 +12,10 @@ public static class SelfCommand
     {
         string process = Environment.ProcessPath ?? "dotnet";
         string entry = Assembly.GetEntryAssembly()?.Location ?? "";
-        // Under `dotnet tbptt.dll` (and `dotnet run`, and the test host) the process is the dotnet host: pass the dll.
-        return Path.GetFileNameWithoutExtension(process) == "dotnet" || !string.IsNullOrEmpty(entry) && !IsAppHostFor(process, entry)
-            ? [process, entry] : [process];
+        // Run as the app host (tbptt), the process is the tool; under `dotnet tbptt.dll` it is the dotnet host, which
+        // needs the dll.
+        return Path.GetFileNameWithoutExtension(process) == Path.GetFileNameWithoutExtension(entry) ? [process] : [process, entry];
     }
-
-    private static bool IsAppHostFor(string process, string entry) =>
-        Path.GetFileNameWithoutExtension(process) == Path.GetFileNameWithoutExtension(entry);
 
     public static ProcessStartInfo StartInfo(IEnumerable<string> args)
     {
