@@ -20,6 +20,10 @@ public static class Opt
         Split(text).Select(s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
             ? v : throw new UserInputException($"{option}: '{s}' is not a number.")).ToArray();
 
+    /// <summary>A list as a comma-separated default ("0.9,0.5,0.1"), the form <see cref="ParseDoubles"/> and <see cref="ParseInts"/> read.</summary>
+    public static string Join<T>(IEnumerable<T> values) where T : IFormattable =>
+        string.Join(',', values.Select(v => v.ToString(null, CultureInfo.InvariantCulture)));
+
     public static int[] ParseInts(string text, string option) =>
         Split(text).Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v)
             ? v : throw new UserInputException($"{option}: '{s}' is not a whole number.")).ToArray();

@@ -1,6 +1,7 @@
 using Tbptt.Truncation;
 using System.Globalization;
 using Tbptt.BiasEstimation;
+using Tbptt.LanguageModel.Sweeps;
 using Tbptt.LanguageModel.Synthetic;
 using Tbptt.Probes;
 using Tbptt.Training;
@@ -70,6 +71,20 @@ public static class RunDefaults
         },
         Truncation = CharLm.Truncation with { K = 50 },
     };
+
+    /// <summary>The tolerated biases δ the paper's tables compare (and every run records κ̂ for).</summary>
+    public static IReadOnlyList<double> Deltas { get; } = [0.9, 0.5, 0.1];
+
+    /// <summary><c>copy</c>'s grid: Table C.1's fixed K = 5, 10, 15, 20, 30 and δ = 0.9, 0.5, 0.1, at one seed (the
+    /// paper ran three: <c>--seeds 1,2,3</c>).</summary>
+    public static GridOptions CopyGrid { get; } = new([5, 10, 15, 20, 30], Deltas, [1]);
+
+    /// <summary><c>charlm compare</c>'s grid: fixed K = 10, 50, 100, 200 and δ = 0.9, 0.5, 0.1, at one seed.</summary>
+    public static GridOptions CharLmGrid { get; } = new([10, 50, 100, 200], Deltas, [1]);
+
+    /// <summary><c>demo</c>'s grid: three rows of the copy table — K = 5 (cannot learn the copy), K = 15 and δ = 0.5 (both
+    /// do) — on <see cref="Copy"/>'s set-up and 10 epochs.</summary>
+    public static GridOptions DemoGrid { get; } = new([5, 15], [0.5], [1]);
 
     /// <summary>Step sizes of the character model by optimizer when none is given. SGD's is 0.3: at 1.0 the 2 × 512
     /// model's loss climbs far above a uniform guess within 100 updates (it diverges), at 0.3 it falls fastest of

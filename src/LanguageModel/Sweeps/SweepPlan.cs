@@ -5,6 +5,15 @@ using Tbptt.LanguageModel.Runs;
 
 namespace Tbptt.LanguageModel.Sweeps;
 
+/// <summary>
+/// A comparison's grid: fixed truncation lengths K (each run as TBPTT(K, 2K−1)), tolerated biases δ of adaptive
+/// runs, and seeds; every configuration runs once per seed (<see cref="SweepPlan.Grid"/>).
+/// </summary>
+/// <param name="Fixed">Fixed K values, in table order.</param>
+/// <param name="Deltas">δ values of the adaptive configurations, in table order.</param>
+/// <param name="Seeds">Seeds of the initial weights (and of generated data).</param>
+public sealed record GridOptions(IReadOnlyList<int> Fixed, IReadOnlyList<double> Deltas, IReadOnlyList<long> Seeds);
+
 /// <summary>One run of a sweep: a complete <see cref="RunOptions"/> and the folder (relative to the sweep's) it writes.</summary>
 public sealed record SweepEntry(int Index, string Name, string Configuration, long Seed, string Directory, RunOptions Run);
 

@@ -1,7 +1,6 @@
 using Tbptt.Truncation;
 using System.CommandLine;
 using System.Globalization;
-using Tbptt.Cli.Commands;
 using Tbptt.LanguageModel.Runs;
 using Tbptt.Probes;
 using Tbptt.Training;
@@ -167,7 +166,7 @@ public sealed class AdaptiveBinder
     private readonly AdaptiveOptions _d;
     private readonly Option<double>? _delta;
     private readonly Option<int> _k0, _kmin, _kmax, _probes;
-    private readonly EstimatorOptions _estimator;
+    private readonly EstimatorBinder _estimator;
 
     /// <param name="delta">Declare --delta (a single run; a grid's δ values come from --adaptive).</param>
     public AdaptiveBinder(AdaptiveOptions d, bool delta)
@@ -178,7 +177,7 @@ public sealed class AdaptiveBinder
         _kmin = Opt.WithDefault("--kmin", "Smallest adaptive K.", d.KMin);
         _kmax = Opt.WithDefault("--kmax", "Largest adaptive K.", d.KMax);
         _probes = Opt.WithDefault("--probes", "Probes per re-estimate P.", d.Probes);
-        _estimator = new EstimatorOptions(d.Estimator);
+        _estimator = new EstimatorBinder(d.Estimator);
     }
 
     public void AddTo(Command c)

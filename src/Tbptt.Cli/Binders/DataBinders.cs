@@ -1,5 +1,7 @@
 using System.CommandLine;
+using System.Globalization;
 using Tbptt.LanguageModel.Runs;
+using Tbptt.LanguageModel.Sweeps;
 
 namespace Tbptt.Cli.Binders;
 
@@ -46,21 +48,21 @@ public sealed class CorpusBinder(CorpusOptions d)
     }
 }
 
-/// <summary>A comparison's grid: --fixed, --adaptive, --seeds.</summary>
-public sealed class GridBinder(string fixedK, string deltas, string seeds)
+/// <summary>A comparison's grid: --fixed, --adaptive, --seeds, with the defaults of a <see cref="GridOptions"/> record.</summary>
+public sealed class GridBinder(GridOptions d)
 {
-    private readonly Option<string> _fixed = Opt.WithDefault("--fixed", "Fixed truncation lengths K, comma-separated (runs TBPTT(K, 2K−1)).", fixedK);
-    private readonly Option<string> _adaptive = Opt.WithDefault("--adaptive", "Tolerated relative biases δ for adaptive runs, comma-separated.", deltas);
-    private readonly Option<string> _seeds = Opt.WithDefault("--seeds", "Seeds (initial weights and generated data), comma-separated.", seeds);
+    private readonly Option<string> _fixed = Opt.WithDefault("--fixed", "Fixed truncation lengths K, comma-separated (runs TBPTT(K, 2K−1)).", Opt.Join(d.Fixed));
+    private readonly Option<string> _adaptive = Opt.WithDefault("--adaptive", "Tolerated relative biases δ for adaptive runs, comma-separated.", Opt.Join(d.Deltas));
+    private readonly Option<string> _seeds = Opt.WithDefault("--seeds", "Seeds (initial weights and generated data), comma-separated.", Opt.Join(d.Seeds));
 
     public void AddTo(Command c) { c.Options.Add(_fixed); c.Options.Add(_adaptive); c.Options.Add(_seeds); }
 
-    public (int[] Fixed, double[] Deltas, long[] Seeds) Read(ParseResult r)
+    public GridOptions Read(ParseResult r)
     {
         var deltas = Opt.ParseDoubles(r.GetValue(_adaptive)!, "--adaptive");
-        foreach (double d in deltas)
-            if (!(d > 0 && double.IsFinite(d))) throw new UserInputException($"--adaptive: δ = {d.ToString(System.Globalization.CultureInfo.InvariantCulture)} must be finite and > 0.");
-        return (Opt.ParseInts(r.GetValue(_fixed)!, "--fixed"), deltas,
+        foreach (double x in deltas)
+            if (!(x > 0 && double.IsFinite(x))) throw new UserInputException($"--adaptive: δ = {x.ToString(CultureInfo.InvariantCulture)} must be finite and > 0.");
+        return new GridOptions(Opt.ParseInts(r.GetValue(_fixed)!, "--fixed"), deltas,
             Opt.ParseInts(r.GetValue(_seeds)!, "--seeds").Select(s => (long)s).ToArray());
     }
 }

@@ -70,11 +70,15 @@ public sealed class SweepBinder
 
     private SweepBinder(string kind, RunBinder run, GridBinder grid, Option<string> output) => (_kind, _run, _grid, _out) = (kind, run, grid, output);
 
-    public static SweepBinder Copy(bool requiredOut = false) => new("copy", RunBinder.Copy(), new GridBinder("5,10,15,20,30", "0.9,0.5,0.1", "1"),
+    public static SweepBinder Copy(bool requiredOut = false) => new("copy", RunBinder.Copy(), new GridBinder(RunDefaults.CopyGrid),
         requiredOut ? Opt.Required<string>("--out", "Folder of the sweep.") : Opt.WithDefault("--out", "Folder for the sweep, metrics, table and plots.", "runs/copy"));
 
-    public static SweepBinder CharLm() => new("charlm", RunBinder.CharLmCompare(), new GridBinder("10,50,100,200", "0.9,0.5,0.1", "1"),
+    public static SweepBinder CharLm() => new("charlm", RunBinder.CharLmCompare(), new GridBinder(RunDefaults.CharLmGrid),
         Opt.Required<string>("--out", "Folder for the sweep, metrics, table and plots."));
+
+    /// <summary><c>demo</c>: the copy task's flags with the demo's grid (<see cref="RunDefaults.DemoGrid"/>).</summary>
+    public static SweepBinder Demo() => new("copy", RunBinder.Copy(), new GridBinder(RunDefaults.DemoGrid),
+        Opt.WithDefault("--out", "Folder for the sweep, metrics, table and plots.", "runs/demo"));
 
     public void AddTo(Command c)
     {
@@ -87,8 +91,8 @@ public sealed class SweepBinder
     public (SweepPlan Plan, string Dir) Read(ParseResult r)
     {
         var template = _run.Read(r);
-        var (fixedK, deltas, seeds) = _grid.Read(r);
+        var grid = _grid.Read(r);
         string description = _kind == "copy" ? RunDefaults.DescribeCopy(template) : RunDefaults.DescribeCharLm(template);
-        return (SweepPlan.Grid(_kind, description, template, fixedK, deltas, seeds), r.GetValue(_out)!);
+        return (SweepPlan.Grid(_kind, description, template, grid.Fixed, grid.Deltas, grid.Seeds), r.GetValue(_out)!);
     }
 }

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using Tbptt.BiasEstimation;
+using Tbptt.Cli.Binders;
+using Tbptt.LanguageModel.Runs;
 
 namespace Tbptt.Cli.Commands;
 
@@ -13,10 +15,10 @@ public static class EstimateKCommand
     public static Command Create()
     {
         var norms = Opt.Required<string>("--norms", "CSV of φ: one row per lag k = 0..W−1, one column per sample (a header row is allowed).");
-        var delta = Opt.WithDefault("--delta", "Tolerated relative biases δ, comma-separated.", "0.9,0.5,0.1");
+        var delta = Opt.WithDefault("--delta", "Tolerated relative biases δ, comma-separated.", Opt.Join(RunDefaults.Deltas));
         var json = Opt.WithDefault("--json", "Print one JSON object instead of text.", false);
         var mean = Opt.Optional<string?>("--mean-gradients", "CSV of the per-lag mean gradient vectors ḡ_k (probe --mean-out), for --cumulative exact.");
-        var est = new EstimatorOptions();
+        var est = new EstimatorBinder();
         var cmd = new Command("estimate-k", "Estimate the decay rate β, the relative bias δ̂(K) and the smallest K meeting each δ from gradient norms by lag.")
             { norms, delta, json, mean };
         est.AddTo(cmd);

@@ -25,7 +25,7 @@ public static class ProbeCommand
         var output = Opt.Required<string>("--out", "CSV of φ to write (one row per lag, one column per sample).");
         var meanOut = Opt.Optional<string?>("--mean-out", "Also write the per-lag mean gradient vectors ḡ_k (rows: lags, columns: state dimensions) for estimate-k --cumulative exact.");
         var exactBias = Opt.Optional<string?>("--exact-bias", "K grid, e.g. 1,2,5,10,20,50,100: measure ‖ĝ_K − ĝ_W‖/‖ĝ_W‖ and print it beside δ̂(K).");
-        var est = new EstimatorOptions();
+        var est = new EstimatorBinder();
         var cmd = new Command("probe", "Measure the gradient-norm profile φ by lag of a model on a text (and optionally the true truncation bias).")
             { model, text, offsets, seed, output, meanOut, exactBias };
         probeOptions.AddTo(cmd);

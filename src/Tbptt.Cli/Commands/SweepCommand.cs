@@ -69,15 +69,6 @@ public static class SweepCommand
     /// <summary>Exit code of a worker that found its entry held by another process (EX_TEMPFAIL).</summary>
     public const int Busy = 75;
 
-    /// <summary>--jobs and --threads of a local pool, with the measured defaults.</summary>
-    public sealed class PoolBinder
-    {
-        private readonly Option<int> _jobs = Opt.WithDefault("--jobs", "Worker processes run at once.", LocalPool.DefaultJobs);
-        private readonly Option<int> _threads = Opt.WithDefault("--threads", "BLAS threads per worker.", LocalPool.DefaultThreads);
-        public void AddTo(Command c) { c.Options.Add(_jobs); c.Options.Add(_threads); }
-        public (int Jobs, int Threads) Read(ParseResult r) => (r.GetValue(_jobs), r.GetValue(_threads));
-    }
-
     private static Command Local()
     {
         var dir = DirArgument();
@@ -192,8 +183,9 @@ public static class SweepCommand
         return missing.Count == 0 ? 0 : 1;
     }
 
-    /// <summary>A comparison command (copy, charlm compare): its sweep's flags and the pool's, then plan + local + aggregate.</summary>
-    public static Command Comparison(string name, string description, SweepBinder sweep)
+    /// <summary>A comparison command (copy, charlm compare, demo): its sweep's flags and the pool's, then plan + local + aggregate.</summary>
+    /// <param name="before">Runs once the flags are read, before planning (demo prints what it runs on).</param>
+    public static Command Comparison(string name, string description, SweepBinder sweep, Action? before = null)
     {
         var pool = new PoolBinder();
         var cmd = new Command(name, description);
@@ -203,6 +195,7 @@ public static class SweepCommand
         {
             var (plan, dir) = sweep.Read(r);
             var (jobs, threads) = pool.Read(r);
+            before?.Invoke();
             return PlanRunAggregate(plan, dir, jobs, threads);
         }));
         return cmd;

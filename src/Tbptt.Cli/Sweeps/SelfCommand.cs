@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Reflection;
-using System.Runtime.InteropServices;
 
 namespace Tbptt.Cli.Sweeps;
 
@@ -30,24 +29,4 @@ public static class SelfCommand
 
     public static string ShellQuote(string s) => s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || "/._-=:,+@%".Contains(c))
         ? s : "'" + s.Replace("'", "'\\''") + "'";
-}
-
-/// <summary>Asks a process to stop cleanly (SIGTERM on Unix: a worker checkpoints and exits; elsewhere a kill).</summary>
-public static class Signals
-{
-    private const int SigTerm = 15;
-
-    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
-
-    public static void Terminate(Process p)
-    {
-        try
-        {
-            if (p.HasExited) return;
-            if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()) Kill(p.Id, SigTerm);
-            else p.Kill(entireProcessTree: true);
-        }
-        catch (InvalidOperationException) { } // exited meanwhile
-    }
 }

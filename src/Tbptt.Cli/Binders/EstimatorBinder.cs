@@ -1,14 +1,14 @@
 using System.CommandLine;
 using Tbptt.BiasEstimation;
 
-namespace Tbptt.Cli.Commands;
+namespace Tbptt.Cli.Binders;
 
 /// <summary>The estimator settings shared by <c>estimate-k</c>, <c>probe</c> and the trainers (docs §4–§6).</summary>
-public sealed class EstimatorOptions
+public sealed class EstimatorBinder
 {
     /// <param name="defaults">The defaults shown in --help and used when a flag is not given (the estimator's own,
     /// or a task's: the copy runs use the exact C_K, as the paper's copy script).</param>
-    public EstimatorOptions(BiasEstimatorOptions? defaults = null)
+    public EstimatorBinder(BiasEstimatorOptions? defaults = null)
     {
         var d = defaults ?? new BiasEstimatorOptions();
         Method = Opt.WithDefault("--method", "Decay-rate estimator: ols, max or quantile.", d.Method.ToString().ToLowerInvariant());
