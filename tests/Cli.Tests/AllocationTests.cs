@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Tbptt.Cli.Commands;
+using Tbptt.LanguageModel.Runs;
 using Tbptt.Numerics;
 using Tbptt.Optimizers;
 
@@ -33,8 +34,11 @@ public class AllocationTests
             // The benchmark's trainer is the Trainer users run; the last two cases take charlm train's dropout and Adam.
             foreach (var (hidden, batch, layers, k1, dropout, optimizer) in new[] { (24, 4, 1, 8, 0.0, "sgd"), (24, 4, 2, 5, 0.2, "adam"), (64, 16, 1, 8, 0.2, "sgd") })
             {
-                var settings = new BenchCommand.CharLmSettings(Hidden: hidden, Batch: batch, K: k1, Seconds: 1, Embed: 8, Layers: layers, Vocab: 11,
-                    Dropout: dropout, Optimizer: optimizer);
+                var settings = new BenchCommand.CharLmSettings
+                {
+                    Model = RunDefaults.Bench.Model with { Hidden = hidden, Embed = 8, Layers = layers, Dropout = dropout },
+                    Training = RunDefaults.Bench.Training with { Optimizer = optimizer }, Batch = batch, K = k1, Seconds = 1, Vocab = 11,
+                };
                 var trainer = BenchCommand.CreateTrainer(settings, out _);
                 var p = trainer.Model.Parameters;
                 long whole = 0, update = 0, clip = 0, step = 0;
@@ -88,5 +92,28 @@ public class AllocationTests
         Assert.True(root.GetProperty("updates").GetInt64() > 0);
         Assert.Equal(0.0, root.GetProperty("allocatedBytesPerUpdate").GetDouble());
         Assert.True(root.GetProperty("peakMemoryBytes").GetInt64() > 0);
+    }
+
+    [Fact]
+    public void BenchCharLmTakesTheModelAndUpdateFlagsOfTheirConcerns()
+    {
+        // The binders of charlm train, with the benchmark's defaults (RunDefaults.Bench); nothing a run has beyond one update.
+        var help = CliRunner.Run("bench", "charlm", "--help");
+        Assert.Equal(0, help.ExitCode);
+        foreach (string flag in new[] { "--cell", "--hidden", "--layers", "--embed", "--dropout", "--optimizer", "--lr", "--clip", "--seed", "--k", "--batch", "--corpus", "--warmup", "--seconds" })
+            Assert.Contains(flag + " ", help.Out);
+        foreach (string flag in new[] { "--epochs", "--lr-schedule", "--eval-batch", "--k2", "--adaptive" })
+            Assert.DoesNotContain(flag + " ", help.Out);
+        Assert.Matches(@"--clip <clip>\s.*\[default: 0\.25\]", help.Out);
+        Assert.Matches(@"--k <k>\s.*\[default: 50\]", help.Out);
+
+        // Another cell: its gate count enters the FLOP count (3 for a GRU): 6 · (3·16·(8+16) + 3·16·(16+16) + 16·65).
+        var r = CliRunner.Run("bench", "charlm", "--cell", "gru", "--layers", "2", "--hidden", "16", "--batch", "2", "--k", "4", "--seconds", "0.2",
+            "--embed", "8", "--warmup", "1", "--threads", "1");
+        Assert.True(r.ExitCode == 0, r.Err);
+        using var json = JsonDocument.Parse(r.Out.Trim());
+        Assert.Equal("gru", json.RootElement.GetProperty("cell").GetString());
+        Assert.Equal(6.0 * (3 * 16 * 24 + 3 * 16 * 32 + 16 * 65), json.RootElement.GetProperty("flopsPerToken").GetDouble());
+        CliRunner.AssertOneLineError(CliRunner.Run("bench", "charlm", "--optimizer", "rmsprop", "--seconds", "0.1"), "rmsprop");
     }
 }

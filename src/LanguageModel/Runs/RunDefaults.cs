@@ -72,6 +72,20 @@ public static class RunDefaults
         Truncation = CharLm.Truncation with { K = 50 },
     };
 
+    /// <summary>
+    /// <c>bench charlm</c>: the throughput benchmark's model and update, the set-up <c>benchmarks/compare.sh</c> runs
+    /// beside its PyTorch twin (<c>benchmarks/pytorch/charlm_bench.py</c>, which keeps the same defaults): one LSTM
+    /// layer of 512 with embedding 64, no dropout, batch 32, TBPTT(50, 50), SGD at lr 1 with the gradient norm clipped
+    /// to 0.25, no weight decay, seed 1. A rate depends on the shapes, not on these numbers.
+    /// </summary>
+    public static RunOptions Bench { get; } = CharLm with
+    {
+        Corpus = CharLm.Corpus! with { Batch = 32 },
+        Model = CharLm.Model with { Layers = 1, Dropout = 0 },
+        Training = new TrainerOptions { Optimizer = "sgd", LearningRate = 1.0, WeightDecay = 0, Clip = 0.25, Seed = 1 },
+        Truncation = new TruncationOptions { K = 50 },
+    };
+
     /// <summary>The tolerated biases δ the paper's tables compare (and every run records κ̂ for).</summary>
     public static IReadOnlyList<double> Deltas { get; } = [0.9, 0.5, 0.1];
 

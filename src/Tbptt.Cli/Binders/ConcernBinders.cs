@@ -37,7 +37,11 @@ public sealed class ModelBinder(ModelOptions d)
     };
 }
 
-/// <summary>The training: optimizer, step size and its schedule, clipping, budget, evaluation and the seed.</summary>
+/// <summary>
+/// The training: optimizer, step size and its schedule, clipping, budget, evaluation and the seed. A command that
+/// makes updates only (bench charlm) takes the update's part: --optimizer, --lr, --weight-decay, --clip, --clip-on
+/// and --seed.
+/// </summary>
 public sealed class TrainingBinder
 {
     private readonly TrainerOptions _d;
@@ -54,14 +58,17 @@ public sealed class TrainingBinder
     private readonly Option<long> _warmup, _lrStep;
     private readonly Option<double> _lrFactor, _lrMin;
     private readonly Option<int> _lrPatience;
-    private readonly bool _lrByOptimizer;
+    private readonly bool _lrByOptimizer, _updateOnly;
 
     /// <param name="lrByOptimizer">--lr defaults to the optimizer's own step (<see cref="RunDefaults.LearningRate"/>).</param>
     /// <param name="seed">Declare --seed (single runs; grids take --seeds).</param>
-    public TrainingBinder(TrainerOptions d, bool lrByOptimizer, bool seed)
+    /// <param name="updateOnly">Declare only what one update uses (no schedule, budget or evaluation: those keep
+    /// <paramref name="d"/>'s values).</param>
+    public TrainingBinder(TrainerOptions d, bool lrByOptimizer, bool seed, bool updateOnly = false)
     {
         _d = d;
         _lrByOptimizer = lrByOptimizer;
+        _updateOnly = updateOnly;
         _optimizer = Opt.WithDefault("--optimizer", "sgd or adam.", d.Optimizer);
         _lr = lrByOptimizer
             ? Opt.Optional<double?>("--lr", Invariant($"Step size (default: {RunDefaults.LearningRate("adam")} for adam, {RunDefaults.LearningRate("sgd")} for sgd)."))
@@ -96,14 +103,33 @@ public sealed class TrainingBinder
 
     public void AddTo(Command c)
     {
-        foreach (var o in new Option[] { _optimizer, _lr, _schedule, _warmup, _lrFactor, _lrPatience, _lrStep, _lrMin, _weightDecay, _clip, _clipOn,
-            _epochs, _minutes, _compute, _evals, _onNonFinite }) c.Options.Add(o);
+        var options = _updateOnly ? new Option[] { _optimizer, _lr, _weightDecay, _clip, _clipOn }
+            : [_optimizer, _lr, _schedule, _warmup, _lrFactor, _lrPatience, _lrStep, _lrMin, _weightDecay, _clip, _clipOn, _epochs, _minutes, _compute, _evals, _onNonFinite];
+        foreach (var o in options) c.Options.Add(o);
         if (_seed is not null) c.Options.Add(_seed);
     }
 
     public TrainerOptions Read(ParseResult r)
     {
         string optimizer = r.GetValue(_optimizer)!.ToLowerInvariant();
+        var update = _d with
+        {
+            Optimizer = optimizer,
+            LearningRate = Opt.Finite(r.GetValue(_lr) ?? (_lrByOptimizer ? RunDefaults.LearningRate(optimizer) : _d.LearningRate), "--lr", "the learning rate"),
+            WeightDecay = Opt.Finite(r.GetValue(_weightDecay), "--weight-decay", "weight decay"),
+            Clip = Opt.Finite(r.GetValue(_clip), "--clip", "clip"),
+            ClipSummedLoss = r.GetValue(_clipOn)!.ToLowerInvariant() switch
+            {
+                "sum" => true, "mean" => false,
+                var x => throw new UserInputException($"--clip-on: '{x}' is not one of sum, mean."),
+            },
+            Seed = _seed is null ? _d.Seed : r.GetValue(_seed),
+        };
+        if (_updateOnly)
+        {
+            update.Validate();
+            return update;
+        }
         double? minutes = r.GetValue(_minutes), compute = r.GetValue(_compute);
         if (minutes is { } m && !(m > 0 && m <= TrainerOptions.MaxMinutes))
             throw new UserInputException(Invariant($"--minutes: the time limit must be more than 0 and at most {TrainerOptions.MaxMinutes:0e0} minutes (got {m})."));
@@ -118,27 +144,17 @@ public sealed class TrainingBinder
         string kind = r.GetValue(_schedule)!.ToLowerInvariant();
         if (!Enum.TryParse<ScheduleKind>(kind, ignoreCase: true, out var scheduleKind) || !Enum.IsDefined(scheduleKind) || kind.Any(char.IsDigit))
             throw new UserInputException($"--lr-schedule: '{kind}' is not one of constant, plateau, step, cosine.");
-        var o = _d with
+        var o = update with
         {
-            Optimizer = optimizer,
             Schedule = _d.Schedule with
             {
                 Kind = scheduleKind, Warmup = r.GetValue(_warmup), Factor = Opt.Finite(r.GetValue(_lrFactor), "--lr-factor", "the decay factor"),
                 Patience = r.GetValue(_lrPatience), StepSize = r.GetValue(_lrStep), MinLearningRate = Opt.Finite(r.GetValue(_lrMin), "--lr-min", "the floor"),
             },
-            LearningRate = Opt.Finite(r.GetValue(_lr) ?? (_lrByOptimizer ? RunDefaults.LearningRate(optimizer) : _d.LearningRate), "--lr", "the learning rate"),
-            WeightDecay = Opt.Finite(r.GetValue(_weightDecay), "--weight-decay", "weight decay"),
-            Clip = Opt.Finite(r.GetValue(_clip), "--clip", "clip"),
-            ClipSummedLoss = r.GetValue(_clipOn)!.ToLowerInvariant() switch
-            {
-                "sum" => true, "mean" => false,
-                var x => throw new UserInputException($"--clip-on: '{x}' is not one of sum, mean."),
-            },
             Epochs = epochs,
             TimeLimit = minutes is { } t ? TimeSpan.FromMinutes(t) : null,
             ComputeBudget = compute is { } cb ? (long)(cb * 1e6) : null,
             EvaluationsPerEpoch = r.GetValue(_evals),
-            Seed = _seed is null ? _d.Seed : r.GetValue(_seed),
             OnNonFinite = Opt.ParseNonFinite(r.GetValue(_onNonFinite)!),
         };
         o.Validate();
@@ -148,16 +164,38 @@ public sealed class TrainingBinder
     private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }
 
-/// <summary>A single run's truncation: --k, --k2, --adaptive.</summary>
-public sealed class TruncationBinder(TruncationOptions d)
+/// <summary>A single run's truncation: --k, --k2, --adaptive; or, for a benchmark of TBPTT(K, K) updates, --k alone.</summary>
+public sealed class TruncationBinder
 {
-    private readonly Option<int> _k = Opt.WithDefault("--k", "Fixed truncation k1.", d.K);
-    private readonly Option<int?> _k2 = Opt.Optional<int?>("--k2", "Fixed k2 (default k1: the chunked form).");
-    private readonly Option<bool> _adaptive = Opt.WithDefault("--adaptive", "Choose K adaptively from the tolerated bias --delta.", d.Adaptive);
+    private readonly TruncationOptions _d;
+    private readonly Option<int> _k;
+    private readonly Option<int?>? _k2;
+    private readonly Option<bool>? _adaptive;
 
-    public void AddTo(Command c) { c.Options.Add(_k); c.Options.Add(_k2); c.Options.Add(_adaptive); }
+    /// <param name="chunkedOnly">Declare --k alone: the run is TBPTT(K, K) with a fixed K.</param>
+    public TruncationBinder(TruncationOptions d, bool chunkedOnly = false)
+    {
+        _d = d;
+        _k = chunkedOnly ? Opt.WithDefault("--k", "K: TBPTT(K, K), steps per update and steps backpropagated.", d.K) : Opt.WithDefault("--k", "Fixed truncation k1.", d.K);
+        if (chunkedOnly) return;
+        _k2 = Opt.Optional<int?>("--k2", "Fixed k2 (default k1: the chunked form).");
+        _adaptive = Opt.WithDefault("--adaptive", "Choose K adaptively from the tolerated bias --delta.", d.Adaptive);
+    }
 
-    public TruncationOptions Read(ParseResult r) => new() { K = r.GetValue(_k), K2 = r.GetValue(_k2) ?? d.K2, Adaptive = r.GetValue(_adaptive) };
+    public void AddTo(Command c)
+    {
+        c.Options.Add(_k);
+        if (_k2 is not null) c.Options.Add(_k2);
+        if (_adaptive is not null) c.Options.Add(_adaptive);
+    }
+
+    public TruncationOptions Read(ParseResult r)
+    {
+        var o = _k2 is null || _adaptive is null ? new TruncationOptions { K = r.GetValue(_k) }
+            : new TruncationOptions { K = r.GetValue(_k), K2 = r.GetValue(_k2) ?? _d.K2, Adaptive = r.GetValue(_adaptive) };
+        o.Validate();
+        return o;
+    }
 }
 
 /// <summary>Algorithm 1: --delta (single runs), --k0, --kmin, --kmax, --probes, and the estimator's fit.</summary>

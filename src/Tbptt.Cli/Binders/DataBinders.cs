@@ -31,19 +31,40 @@ public sealed class CopyDataBinder(CopyDataOptions d)
     }
 }
 
-/// <summary>A corpus: --corpus, --batch, --eval-batch.</summary>
-public sealed class CorpusBinder(CorpusOptions d)
+/// <summary>A corpus: --corpus, --batch, --eval-batch; or, for a benchmark of updates, an optional --corpus and --batch.</summary>
+public sealed class CorpusBinder
 {
-    private readonly Option<string> _corpus = Opt.Required<string>("--corpus", "A UTF-8 text file (split 90/5/5) or a folder with train.txt, valid.txt, test.txt.");
-    private readonly Option<int> _batch = Opt.WithDefault("--batch", "Batch columns B.", d.Batch);
-    private readonly Option<int> _evalBatch = Opt.WithDefault("--eval-batch", "Columns of the validation and test streams.", d.EvalBatch);
+    private readonly Option<string?> _corpus;
+    private readonly Option<int> _batch;
+    private readonly Option<int>? _evalBatch;
 
-    public void AddTo(Command c) { c.Options.Add(_corpus); c.Options.Add(_batch); c.Options.Add(_evalBatch); }
+    /// <param name="updatesOnly">Nothing is evaluated and the text is optional (bench charlm: seeded random tokens
+    /// without it; throughput does not depend on the text): --corpus and --batch only.</param>
+    public CorpusBinder(CorpusOptions d, bool updatesOnly = false)
+    {
+        _corpus = updatesOnly
+            ? Opt.Optional<string?>("--corpus", "UTF-8 text to train on (default: seeded random tokens; throughput does not depend on the text).")
+            : Opt.Required<string?>("--corpus", "A UTF-8 text file (split 90/5/5) or a folder with train.txt, valid.txt, test.txt.");
+        _batch = Opt.WithDefault("--batch", updatesOnly ? "B: streams trained in parallel." : "Batch columns B.", d.Batch);
+        _evalBatch = updatesOnly ? null : Opt.WithDefault("--eval-batch", "Columns of the validation and test streams.", d.EvalBatch);
+    }
+
+    public void AddTo(Command c)
+    {
+        c.Options.Add(_corpus);
+        c.Options.Add(_batch);
+        if (_evalBatch is not null) c.Options.Add(_evalBatch);
+    }
 
     public CorpusOptions Read(ParseResult r)
     {
-        var o = new CorpusOptions { Path = Path.GetFullPath(r.GetValue(_corpus)!), Batch = r.GetValue(_batch), EvalBatch = r.GetValue(_evalBatch) };
-        o.Validate();
+        var o = new CorpusOptions
+        {
+            Path = r.GetValue(_corpus) is { } path ? Path.GetFullPath(path) : "", Batch = r.GetValue(_batch),
+            EvalBatch = _evalBatch is null ? 1 : r.GetValue(_evalBatch),
+        };
+        if (_evalBatch is not null) o.Validate();
+        else if (o.Batch < 1) throw new UserInputException($"--batch: {o.Batch} must be at least 1.");
         return o;
     }
 }

@@ -4,7 +4,9 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using Tbptt.Cli.Binders;
 using Tbptt.Engine;
+using Tbptt.LanguageModel.Runs;
 using Tbptt.LanguageModel.Text;
 using Tbptt.Models;
 using Tbptt.Numerics;
@@ -16,12 +18,13 @@ namespace Tbptt.Cli.Commands;
 
 /// <summary>
 /// <c>tbptt bench</c>: throughput measurements that print one line of JSON on stdout, for
-/// <c>benchmarks/compare.sh</c> (issue 6). <c>charlm</c> trains the character LSTM language model with
-/// TBPTT(K, K) and SGD with clipping; <c>gemm</c> measures the machine's square sgemm rate per backend.
+/// <c>benchmarks/compare.sh</c> (issue 6). <c>charlm</c> trains the character language model (an LSTM by default)
+/// with TBPTT(K, K) and SGD with clipping; <c>gemm</c> measures the machine's square sgemm rate per backend.
 /// </summary>
 /// <remarks>
 /// FLOP count (the issue's "3 × the forward multiply-adds × 2"): per token the forward pass performs
-/// F = Σ_l 4H·(In_l + H) + H·V multiply-adds, In_0 = E (embedding width) and In_l = H above; the embedding
+/// F = Σ_l G·H·(In_l + H) + H·V multiply-adds, G = 4 gate blocks for an LSTM (3 for a GRU, 1 for an Elman cell),
+/// In_0 = E (embedding width) and In_l = H above; the embedding
 /// lookup, biases, gate non-linearities and softmax are not counted. Backward costs twice the forward, and a
 /// multiply-add is 2 FLOPs, so FLOPs per token = 3 · F · 2 = 6F and GFLOP/s = 6F · tokens / seconds / 10⁹.
 /// For E = 64, V = 65: H = 128 → F = 106 624; H = 512 → F = 1 212 928; H = 1024 → F = 4 523 008.
@@ -40,70 +43,90 @@ public static class BenchCommand
 
     private static Command CharLm()
     {
-        var hidden = Opt.WithDefault("--hidden", "H: LSTM hidden size.", 512);
-        var batch = Opt.WithDefault("--batch", "B: streams trained in parallel.", 32);
-        var k = Opt.WithDefault("--k", "K: TBPTT(K, K), steps per update and steps backpropagated.", 50);
-        var seconds = Opt.WithDefault("--seconds", "S: timed duration, after the warm-up.", 10.0);
-        var embed = Opt.WithDefault("--embed", "E: embedding width.", 64);
-        var layers = Opt.WithDefault("--layers", "Stacked LSTM layers.", 1);
-        var vocab = Opt.WithDefault("--vocab", "V: vocabulary of the random tokens (tiny-Shakespeare has 65); ignored with --corpus.", 65);
-        var threads = Opt.WithDefault("--threads", "Threads of the BLAS backend (0: one per core).", Environment.ProcessorCount);
-        var corpus = Opt.Optional<string?>("--corpus", "UTF-8 text to train on (default: seeded random tokens; throughput does not depend on the text).");
-        var warmup = Opt.WithDefault("--warmup", "Untimed updates before the timed run (at least this many, and at least 1 s).", 3);
-        var lr = Opt.WithDefault("--lr", "SGD learning rate.", 1.0);
-        var clip = Opt.WithDefault("--clip", "Global gradient-norm clipping threshold.", 0.25);
-        var seed = Opt.WithDefault("--seed", "Seed of the weights and the random tokens.", 1);
-        var dropout = Opt.WithDefault("--dropout", "Dropout of the model (as charlm train's --dropout).", 0.0);
-        var optimizer = Opt.WithDefault("--optimizer", "sgd or adam.", "sgd");
+        // The model, the update and the truncation are their concerns' flags, with the benchmark's defaults
+        // (RunDefaults.Bench); what only a measurement has is declared here, its defaults in CharLmSettings.
+        var d = RunDefaults.Bench;
+        var m = new CharLmSettings();
+        var data = new CorpusBinder(d.Corpus!, updatesOnly: true);
+        var model = new ModelBinder(d.Model);
+        var training = new TrainingBinder(d.Training, lrByOptimizer: false, seed: true, updateOnly: true);
+        var truncation = new TruncationBinder(d.Truncation, chunkedOnly: true);
+        var seconds = Opt.WithDefault("--seconds", "S: timed duration, after the warm-up.", m.Seconds);
+        var vocab = Opt.WithDefault("--vocab", "V: vocabulary of the random tokens (tiny-Shakespeare has 65); ignored with --corpus.", m.Vocab);
+        var threads = Opt.WithDefault("--threads", "Threads of the BLAS backend (0: one per core).", m.Threads);
+        var warmup = Opt.WithDefault("--warmup", "Untimed updates before the timed run (at least this many, and at least 1 s).", m.Warmup);
         var cmd = new Command("charlm",
-            "Train the character LSTM language model (embedding → LSTM → linear, TBPTT(K, K), SGD with clipping) for S seconds and print throughput as JSON.")
-            { hidden, batch, k, seconds, embed, layers, vocab, threads, corpus, warmup, lr, clip, seed, dropout, optimizer };
+            "Train the character language model (embedding → recurrent layers → linear, TBPTT(K, K), the Trainer's update) for S seconds and print throughput as JSON.")
+            { seconds, vocab, threads, warmup };
+        data.AddTo(cmd);
+        model.AddTo(cmd);
+        training.AddTo(cmd);
+        truncation.AddTo(cmd);
         cmd.SetAction(r => CliErrors.Run(() =>
         {
-            var s = new CharLmSettings(r.GetValue(hidden), r.GetValue(batch), r.GetValue(k), r.GetValue(seconds),
-                r.GetValue(embed), r.GetValue(layers), r.GetValue(vocab), r.GetValue(threads), r.GetValue(corpus),
-                r.GetValue(warmup), r.GetValue(lr), r.GetValue(clip), r.GetValue(seed), r.GetValue(dropout), r.GetValue(optimizer)!.ToLowerInvariant());
+            var corpus = data.Read(r);
+            var s = new CharLmSettings
+            {
+                Model = model.Read(r), Training = training.Read(r), K = truncation.Read(r).K, Batch = corpus.Batch,
+                Corpus = corpus.Path is "" ? null : corpus.Path,
+                Seconds = r.GetValue(seconds), Vocab = r.GetValue(vocab), Threads = r.GetValue(threads), Warmup = r.GetValue(warmup),
+            };
             Console.WriteLine(RunCharLm(s).ToJson());
             return 0;
         }));
         return cmd;
     }
 
-    /// <summary>What <c>bench charlm</c> runs.</summary>
-    public sealed record CharLmSettings(int Hidden, int Batch, int K, double Seconds, int Embed = 64, int Layers = 1,
-        int Vocab = 65, int Threads = 0, string? Corpus = null, int Warmup = 3, double LearningRate = 1, double Clip = 0.25, int Seed = 1,
-        double Dropout = 0, string Optimizer = "sgd")
+    /// <summary>
+    /// What <c>bench charlm</c> runs: a model, its update (optimizer, step, clipping, seed), TBPTT(K, K) over
+    /// <see cref="Batch"/> columns of a text or of seeded random tokens, and how long to measure. The defaults are
+    /// <see cref="RunDefaults.Bench"/>'s.
+    /// </summary>
+    public sealed record CharLmSettings
     {
+        public ModelOptions Model { get; init; } = RunDefaults.Bench.Model;
+        public TrainerOptions Training { get; init; } = RunDefaults.Bench.Training;
+        /// <summary>K of TBPTT(K, K): steps per update and steps backpropagated.</summary>
+        public int K { get; init; } = RunDefaults.Bench.Truncation.K;
+        public int Batch { get; init; } = RunDefaults.Bench.Corpus!.Batch;
+        /// <summary>A UTF-8 text, or null for seeded random tokens.</summary>
+        public string? Corpus { get; init; }
+        /// <summary>Timed seconds, after the warm-up.</summary>
+        public double Seconds { get; init; } = 10;
+        /// <summary>Vocabulary of the random tokens (tiny-Shakespeare has 65).</summary>
+        public int Vocab { get; init; } = 65;
+        /// <summary>BLAS threads; 0 means one per core.</summary>
+        public int Threads { get; init; } = Environment.ProcessorCount;
+        /// <summary>Untimed updates before the timed ones (and at least one second of them).</summary>
+        public int Warmup { get; init; } = 3;
+
         /// <summary>Threads actually used: <see cref="Threads"/>, or one per core when it is 0.</summary>
         public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
 
         public void Validate()
         {
-            Positive(Hidden, "--hidden"); Positive(Batch, "--batch"); Positive(K, "--k"); Positive(Embed, "--embed");
-            Positive(Layers, "--layers");
+            Model.Validate();
+            Training.Validate();
+            if (Batch < 1) throw new UserInputException($"--batch must be at least 1 (got {Batch}).");
+            if (K < 1) throw new UserInputException($"--k must be at least 1 (got {K}).");
             if (Threads < 0) throw new UserInputException($"--threads must be ≥ 0 (got {Threads}; 0 means one per core).");
             if (Corpus is null && Vocab < 2) throw new UserInputException($"--vocab must be at least 2 (got {Vocab}).");
             if (!(Seconds > 0)) throw new UserInputException($"--seconds must be positive (got {Seconds.ToString(CultureInfo.InvariantCulture)}).");
             if (Warmup < 0) throw new UserInputException($"--warmup must be ≥ 0 (got {Warmup}).");
-            if (!(LearningRate >= 0)) throw new UserInputException($"--lr must be ≥ 0 (got {LearningRate.ToString(CultureInfo.InvariantCulture)}).");
-            if (!(Dropout >= 0 && Dropout < 1)) throw new UserInputException($"--dropout must be in [0, 1) (got {Dropout.ToString(CultureInfo.InvariantCulture)}).");
-            if (Optimizer is not ("sgd" or "adam")) throw new UserInputException($"--optimizer: '{Optimizer}' is not sgd or adam.");
-            if (!(Clip > 0)) throw new UserInputException($"--clip must be positive (got {Clip.ToString(CultureInfo.InvariantCulture)}).");
-
-            static void Positive(int v, string name)
-            {
-                if (v < 1) throw new UserInputException($"{name} must be at least 1 (got {v}).");
-            }
         }
     }
 
-    /// <summary>Forward multiply-adds per token: Σ_l 4H·(In_l + H) + H·V (see the class remarks).</summary>
-    public static long ForwardMultiplyAddsPerToken(int hidden, int embed, int layers, int vocab)
+    /// <summary>Forward multiply-adds per token: Σ_l G·H·(In_l + H) + H·V with G gates per cell (see the class remarks).</summary>
+    /// <param name="gates">Gate blocks of the cell: 4 for an LSTM, 3 for a GRU, 1 for an Elman cell.</param>
+    public static long ForwardMultiplyAddsPerToken(int hidden, int embed, int layers, int vocab, int gates = 4)
     {
         long h = hidden, f = 0;
-        for (int l = 0; l < layers; l++) f += 4 * h * ((l == 0 ? embed : h) + h);
+        for (int l = 0; l < layers; l++) f += gates * h * ((l == 0 ? embed : h) + h);
         return f + h * vocab;
     }
+
+    /// <summary>Gate blocks of a cell's products (4 for an LSTM, 3 for a GRU, 1 for an Elman cell).</summary>
+    public static int Gates(CellKind cell) => cell switch { CellKind.Lstm => 4, CellKind.Gru => 3, _ => 1 };
 
     /// <summary>
     /// The benchmark's trainer: the <see cref="Trainer"/> users run (<c>charlm train</c>), one update at a time through
@@ -115,20 +138,18 @@ public static class BenchCommand
     {
         private readonly Trainer _trainer;
 
-        public CharLmTrainer(SequenceModel<float> model, int batch, int k, int[] data, double learningRate, double clip, string optimizer = "sgd")
+        /// <param name="training">The update's settings (optimizer, step, clipping, seed); the benchmark runs without end.</param>
+        public CharLmTrainer(SequenceModel<float> model, int batch, int k, int[] data, TrainerOptions training)
         {
             if (data.Length / batch < k + 1)
                 throw new UserInputException($"the stream holds {data.Length / batch} steps per column; TBPTT({k}, {k}) needs at least {k + 1}.");
             Model = model;
             Batch = batch;
             K = k;
-            Clip = clip;
+            Clip = training.Clip;
             var stream = TokenStream.NextToken(data, batch);
             // The validation stream is never read: the benchmark makes updates only.
-            _trainer = new Trainer(model, new TrainerOptions
-            {
-                Optimizer = optimizer, LearningRate = learningRate, WeightDecay = 0, Clip = clip, Epochs = int.MaxValue,
-            }, stream, stream) { Policy = new FixedTruncation(k, k) };
+            _trainer = new Trainer(model, training with { Epochs = int.MaxValue }, stream, stream) { Policy = new FixedTruncation(k, k) };
         }
 
         public SequenceModel<float> Model { get; }
@@ -161,17 +182,12 @@ public static class BenchCommand
         else
         {
             vocabSize = s.Vocab;
-            var rng = new Random(s.Seed);
+            var rng = new Random((int)s.Training.Seed);
             data = new int[(16 * s.K + 1) * s.Batch]; // 16 chunks per pass; memory independent of the run's length
             for (int i = 0; i < data.Length; i++) data[i] = rng.Next(vocabSize);
         }
-        var config = new ModelConfig
-        {
-            Cell = CellKind.Lstm, Layers = s.Layers, Input = InputKind.Tokens, InputSize = vocabSize, EmbedSize = s.Embed,
-            HiddenSize = s.Hidden, OutputSize = vocabSize, Loss = LossKind.CrossEntropy, Dropout = s.Dropout,
-        };
-        var model = SequenceModel<float>.Create(config, s.Seed);
-        return new CharLmTrainer(model, s.Batch, s.K, data, s.LearningRate, s.Clip, s.Optimizer);
+        var model = SequenceModel<float>.Create(s.Model.ToConfig(vocabSize), (int)s.Training.Seed, s.Model.InitScheme);
+        return new CharLmTrainer(model, s.Batch, s.K, data, s.Training);
     }
 
     public static BenchResult RunCharLm(CharLmSettings s)
@@ -200,7 +216,8 @@ public static class BenchCommand
         int collections = GC.CollectionCount(0) - gcBefore;
 
         double tokens = (double)updates * s.K * s.Batch;
-        long fma = ForwardMultiplyAddsPerToken(s.Hidden, s.Embed, s.Layers, vocabSize);
+        var config = trainer.Model.Config;
+        long fma = ForwardMultiplyAddsPerToken(config.HiddenSize, config.EmbedSize, config.Layers, vocabSize, Gates(config.Cell));
         using var self = Process.GetCurrentProcess();
         self.Refresh();
         return new BenchResult
@@ -212,13 +229,14 @@ public static class BenchCommand
             ["peakMemoryBytes"] = self.PeakWorkingSet64,
             ["peakMemoryKind"] = "peak resident set size of the process (Linux VmHWM, like ru_maxrss): managed heap, native buffers and the .NET runtime",
             ["managedHeapBytes"] = GC.GetGCMemoryInfo().HeapSizeBytes,
-            ["hidden"] = s.Hidden,
+            ["cell"] = s.Model.Cell,
+            ["hidden"] = config.HiddenSize,
             ["batch"] = s.Batch,
             ["k"] = s.K,
-            ["embed"] = s.Embed,
-            ["layers"] = s.Layers,
-            ["dropout"] = s.Dropout,
-            ["optimizer"] = s.Optimizer,
+            ["embed"] = config.EmbedSize,
+            ["layers"] = config.Layers,
+            ["dropout"] = config.Dropout,
+            ["optimizer"] = s.Training.Optimizer,
             ["vocab"] = vocabSize,
             ["updates"] = updates,
             ["seconds"] = elapsed,
