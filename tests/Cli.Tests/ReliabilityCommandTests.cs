@@ -242,7 +242,6 @@ public class ReliabilityCommandTests : IClassFixture<ReliabilityCommandTests.Tra
         Assert.True(r.ExitCode == 0, r.Err);
         Assert.False(File.Exists(stale));
         Assert.True(File.Exists(unrelated), "only the atomic writer's own temporaries are removed");
-        Assert.Contains("dropped 1 row(s)", r.Out);
         var updates = File.ReadAllLines(metrics).Skip(1).Select(l => long.Parse(l.Split(',')[0], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         Assert.Equal(updates.Order().Distinct(), updates); // strictly increasing: no row twice
         Assert.Equal(4, updates.Length); // two epochs × two evaluations

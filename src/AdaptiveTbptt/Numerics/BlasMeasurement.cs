@@ -25,7 +25,8 @@ internal sealed record BlasChoice(string Key, string Winner, IReadOnlyList<BlasT
 /// <c>TBPTT_BLAS</c> is unset, every backend that loads and passes its self-test runs the same few milliseconds of
 /// GEMMs shaped like a training step (an LSTM of hidden 256 at batch 32: the per-step recurrent product, a
 /// window's input projection and its weight gradient), and the fastest wins. The result is cached per machine
-/// under the user's cache folder, keyed by this library's build, each native library's file and the CPU.
+/// under the user's cache folder, keyed by this library's build, each native library's file and the CPU (one
+/// choice per key, so builds that share a machine keep theirs: <see cref="MaxCachedChoices"/>).
 /// </summary>
 internal static class BlasMeasurement
 {
@@ -61,15 +62,22 @@ internal static class BlasMeasurement
     }
 
     /// <summary>
+    /// Choices kept in the cache file, most recent first. Several builds of tbptt often share one machine and one
+    /// cache (an installed tool, a work tree being built, a long sweep's copy of an older build): one choice per key
+    /// lets each find its own instead of measuring again and overwriting another's at every start.
+    /// </summary>
+    internal const int MaxCachedChoices = 8;
+
+    /// <summary>
     /// The cached choice when <paramref name="cacheFile"/> holds one for <paramref name="key"/> whose winner is a
     /// candidate; otherwise times every candidate with <paramref name="measure"/> (milliseconds, in candidate
-    /// order), decides and writes the cache
-    /// (best effort: an unwritable cache only means measuring again next time).
+    /// order), decides and adds the choice to the cache (best effort: an unwritable cache only means measuring
+    /// again next time, and two processes writing at once may lose one's entry the same way).
     /// </summary>
     internal static BlasChoice Choose(IReadOnlyList<BlasCandidate> candidates, string key, string? cacheFile,
         Func<IReadOnlyList<IBlasBackend>, double[]> measure)
     {
-        if (cacheFile is not null && TryRead(cacheFile) is { } cached && cached.Key == key
+        if (cacheFile is not null && TryRead(cacheFile).FirstOrDefault(c => c.Key == key) is { } cached
             && candidates.Any(c => c.Backend.Name == cached.Winner))
             return cached with { CachedIn = cacheFile };
         double[] ms = measure(candidates.Select(c => c.Backend).ToList());
@@ -158,26 +166,30 @@ internal static class BlasMeasurement
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
-    private static BlasChoice? TryRead(string path)
+    /// <summary>The cached choices (a JSON array); none when the file is missing, unreadable or of an older format.</summary>
+    private static IReadOnlyList<BlasChoice> TryRead(string path)
     {
         try
         {
-            return File.Exists(path) ? JsonSerializer.Deserialize<BlasChoice>(File.ReadAllText(path), Json) : null;
+            return File.Exists(path) ? JsonSerializer.Deserialize<List<BlasChoice>>(File.ReadAllText(path), Json)?.Where(c => c?.Key is not null).ToList() ?? [] : [];
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or NotSupportedException)
         {
-            return null; // unreadable or from another version: measure again
+            return []; // unreadable or from another version: measure again
         }
     }
 
+    /// <summary>Puts <paramref name="choice"/> first, replacing an older choice of its key, and keeps the
+    /// <see cref="MaxCachedChoices"/> most recent.</summary>
     private static void TryWrite(string path, BlasChoice choice)
     {
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var kept = TryRead(path).Where(c => c.Key != choice.Key).Take(MaxCachedChoices - 1);
             // Temporary file, then rename: concurrent processes never read half a file.
             string temp = $"{path}.{Environment.ProcessId}.tmp";
-            File.WriteAllText(temp, JsonSerializer.Serialize(choice with { CachedIn = null }, Json));
+            File.WriteAllText(temp, JsonSerializer.Serialize(kept.Prepend(choice with { CachedIn = null }).ToList(), Json));
             File.Move(temp, path, overwrite: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }

@@ -65,9 +65,9 @@ public static class RunExecutor
         if (checkpoint is not null)
         {
             trainer.ImportState(TrainingCheckpoint.Load(checkpoint));
-            // Temporaries of a killed write go; rows written after the checkpoint are dropped (and the file is
-            // rewritten from the checkpoint's evaluations below).
-            RunFolder.PrepareResume(dir, Path.Combine(dir, MetricsFile), trainer.Evaluations.Count, log);
+            // Temporaries of a killed write go; rows written after the checkpoint go when the metrics file is
+            // rewritten from the checkpoint's evaluations below.
+            RunFolder.PrepareResume(dir, log);
             log.WriteLine($"resumed from {checkpointPath}: update {trainer.Updates}, epoch {trainer.Epoch}, step {trainer.Position}");
         }
 

@@ -79,6 +79,31 @@ public class BlasMeasurementTests : IDisposable
     }
 
     [Fact]
+    public void BuildsSharingTheCacheKeepTheirOwnChoices()
+    {
+        int measured = 0;
+        double[] Measure(IReadOnlyList<IBlasBackend> b) { measured++; return [10, 5]; }
+        // Two builds starting in turn (a sweep's older copy and a fresh build) measure once each, not at every start.
+        for (int start = 0; start < 3; start++)
+        {
+            BlasMeasurement.Choose([Managed, OpenBlas], "build A", CacheFile, Measure);
+            BlasMeasurement.Choose([Managed, OpenBlas], "build B", CacheFile, Measure);
+        }
+        Assert.Equal(2, measured);
+        // The cache is bounded: the oldest keys go first.
+        for (int k = 0; k < BlasMeasurement.MaxCachedChoices; k++) BlasMeasurement.Choose([Managed, OpenBlas], $"build {k}", CacheFile, Measure);
+        Assert.Equal(2 + BlasMeasurement.MaxCachedChoices, measured);
+        Assert.NotNull(BlasMeasurement.Choose([Managed, OpenBlas], $"build {BlasMeasurement.MaxCachedChoices - 1}", CacheFile, Measure).CachedIn);
+        BlasMeasurement.Choose([Managed, OpenBlas], "build A", CacheFile, Measure);
+        Assert.Equal(3 + BlasMeasurement.MaxCachedChoices, measured); // A was pushed out
+        // A file of the former format (one object) is read as empty, then replaced.
+        File.WriteAllText(CacheFile, "{\"Key\": \"build A\", \"Winner\": \"managed\"}");
+        BlasMeasurement.Choose([Managed, OpenBlas], "build A", CacheFile, Measure);
+        Assert.Equal(4 + BlasMeasurement.MaxCachedChoices, measured);
+        Assert.NotNull(BlasMeasurement.Choose([Managed, OpenBlas], "build A", CacheFile, Measure).CachedIn);
+    }
+
+    [Fact]
     public void TheKeyChangesWithTheNativeLibraryFileAndNamesTheCpu()
     {
         string lib = Path.Combine(_dir, "libfake.so");
