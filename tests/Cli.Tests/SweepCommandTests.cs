@@ -119,6 +119,39 @@ public class SweepCommandTests
         Assert.Contains("sbatch", r.Out);
     }
 
+    /// <summary>Where locks do not reach across nodes, a fresh heartbeat in status.json is a live worker elsewhere.</summary>
+    [Fact]
+    public void AFreshHeartbeatFromAnotherNodeIsRunningAndAStaleOneIsResumable()
+    {
+        string dir = Plan(), entry = Path.Combine(dir, "runs", "fixed-k3-seed2");
+        Directory.CreateDirectory(entry);
+        void Beat(DateTime at) => File.WriteAllText(Path.Combine(entry, "status.json"), JsonSerializer.Serialize(new
+        {
+            state = "running", message = (string?)null, host = "node-elsewhere", pid = 4242, job = "77_1",
+            updatedUtc = at.ToString("O"), fraction = 0.4,
+        }));
+
+        Beat(DateTime.UtcNow);
+        Assert.Equal(["pending", "running", "pending", "pending"], States(dir)); // no lock is held on this host
+        Assert.Matches(@"fixed-k3-seed2\s+running\s+40 % on node-elsewhere \(job 77_1\), heartbeat \d+ s ago", Run("sweep", "status", dir).Out);
+        var busy = Run("sweep", "run", dir, "--index", "1");
+        Assert.Equal(75, busy.ExitCode); // backs off exactly as from a held lock
+        Assert.Contains("is being run by another process (node-elsewhere, pid 4242, job 77_1", busy.Out);
+        // Slurm's requeue of that very task takes over at once: Slurm never runs one task twice.
+        var requeued = RunWith(new() { ["SLURM_JOB_ID"] = "78", ["SLURM_ARRAY_JOB_ID"] = "77", ["SLURM_ARRAY_TASK_ID"] = "1" }, "sweep", "run", dir, "--index", "1");
+        Assert.True(requeued.ExitCode == 0, requeued.Err + requeued.Out);
+        Assert.Equal("done", States(dir)[1]);
+
+        // Killed without a word long ago: stopped, and the next worker runs it.
+        entry = Path.Combine(dir, "runs", "fixed-k3-seed1");
+        Directory.CreateDirectory(entry);
+        Beat(DateTime.UtcNow - TimeSpan.FromMinutes(10));
+        Assert.Equal("stopped", States(dir)[0]);
+        Assert.Contains("no heartbeat from node-elsewhere for 10 min", Run("sweep", "status", dir).Out);
+        Assert.Equal(0, Run("sweep", "run", dir, "--index", "0").ExitCode);
+        Assert.Equal("done", States(dir)[0]);
+    }
+
     [Fact]
     public void BadInputGetsOneClearLine()
     {

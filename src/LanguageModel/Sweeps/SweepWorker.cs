@@ -39,54 +39,54 @@ public static class SweepWorker
             log.WriteLine($"entry {index} ({entry.Name}) is being run by another process; leaving it.");
             return WorkerOutcome.Busy;
         }
+        string host = Environment.MachineName;
+        int pid = Environment.ProcessId;
+        string? job = Environment.GetEnvironmentVariable("SLURM_JOB_ID") is { } j
+            ? $"{Environment.GetEnvironmentVariable("SLURM_ARRAY_JOB_ID") ?? j}_{Environment.GetEnvironmentVariable("SLURM_ARRAY_TASK_ID") ?? "-"}" : null;
         var previous = EntryStatus.Read(dir, holdingLock: true);
+        // Our lock proves nothing where locks do not reach across nodes: a fresh heartbeat from another worker does.
+        // Only Slurm's own requeue of this very task may take over at once (Slurm never runs one task twice).
+        if (previous.State == EntryState.Running && (job is null || previous.Job != job))
+        {
+            log.WriteLine($"entry {index} ({entry.Name}) is being run by another process ({previous.Host}, pid {previous.Pid}{(previous.Job is null ? "" : $", job {previous.Job}")}; "
+                + $"heartbeat {EntryStatus.Ago(DateTime.UtcNow - previous.UpdatedUtc)} ago); leaving it.");
+            return WorkerOutcome.Busy;
+        }
         if (previous.State is EntryState.Done or EntryState.Diverged)
         {
             // A diverged run is a result: run again with the same seed, it would diverge at the same update.
             log.WriteLine($"entry {index} ({entry.Name}) is done already{(previous.State == EntryState.Diverged ? " (it diverged)" : "")}.");
             return WorkerOutcome.AlreadyDone;
         }
-        string host = Environment.MachineName;
-        int pid = Environment.ProcessId;
-        string? job = Environment.GetEnvironmentVariable("SLURM_JOB_ID") is { } j
-            ? $"{Environment.GetEnvironmentVariable("SLURM_ARRAY_JOB_ID") ?? j}_{Environment.GetEnvironmentVariable("SLURM_ARRAY_TASK_ID") ?? "-"}" : null;
-        EntryStatus Status(EntryState s, string? message, double fraction) => new(s, message, host, pid, job, DateTime.UtcNow, fraction);
 
-        Status(EntryState.Running, null, 0).Save(dir);
+        using var status = new StatusWriter(dir, host, pid, job, EntryStatus.HeartbeatInterval);
+        status.Running(0);
         bool resume = File.Exists(Path.Combine(dir, RunExecutor.CheckpointFile));
         log.WriteLine($"entry {index} ({entry.Name}): {(resume ? "resuming" : "starting")} on {host}, pid {pid}{(job is null ? "" : $", job {job}")}");
-        var clock = Stopwatch.StartNew();
-        long lastWrite = 0;
         try
         {
-            var summary = RunExecutor.Execute(entry.Run, dir, resume, log, cancel, fraction =>
-            {
-                // The status is for people and the sweep's progress line: a few writes a minute are plenty.
-                if (clock.ElapsedMilliseconds - lastWrite < 2000) return;
-                lastWrite = clock.ElapsedMilliseconds;
-                Status(EntryState.Running, null, fraction).Save(dir);
-            });
+            var summary = RunExecutor.Execute(entry.Run, dir, resume, log, cancel, status.Progress);
             if (summary.Interrupted)
             {
-                Status(EntryState.Stopped, "stopped before the end; it resumes from its checkpoint", 0).Save(dir);
+                status.Final(EntryState.Stopped, "stopped before the end; it resumes from its checkpoint", 0);
                 return WorkerOutcome.Stopped;
             }
             if (summary.Divergence is { } d)
             {
-                Status(EntryState.Diverged, d.ToString(), 1).Save(dir);
+                status.Final(EntryState.Diverged, d.ToString(), 1);
                 return WorkerOutcome.Diverged;
             }
-            Status(EntryState.Done, null, 1).Save(dir);
+            status.Final(EntryState.Done, null, 1);
             return WorkerOutcome.Done;
         }
         catch (OperationCanceledException)
         {
-            Status(EntryState.Stopped, "stopped before the end; it resumes from its checkpoint", 0).Save(dir);
+            status.Final(EntryState.Stopped, "stopped before the end; it resumes from its checkpoint", 0);
             throw;
         }
         catch (Exception e)
         {
-            Status(EntryState.Failed, OneLine(Describe(e)), 0).Save(dir);
+            status.Final(EntryState.Failed, OneLine(Describe(e)), 0);
             throw;
         }
     }
@@ -100,4 +100,86 @@ public static class SweepWorker
     }
 
     private static string OneLine(string s) => string.Join(' ', s.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)).Trim();
+}
+
+/// <summary>
+/// A worker's writes of its entry's status.json: "running" with the progress now and then, a heartbeat every
+/// interval from a timer (so a long evaluation or probe still shows a live worker), and the final state — after
+/// which no beat can overwrite it.
+/// </summary>
+internal sealed class StatusWriter : IDisposable
+{
+    /// <summary>Progress is for people and the sweep's progress line: a few writes a minute are plenty.</summary>
+    private const long ProgressMilliseconds = 2000;
+
+    private readonly string _dir, _host;
+    private readonly int _pid;
+    private readonly string? _job;
+    private readonly object _gate = new();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly Timer _timer;
+    private double _fraction;
+    private long _lastWrite = long.MinValue / 2;
+    private bool _final;
+
+    public StatusWriter(string dir, string host, int pid, string? job, TimeSpan heartbeat)
+    {
+        (_dir, _host, _pid, _job) = (dir, host, pid, job);
+        _timer = new Timer(_ => Beat(), null, heartbeat, heartbeat);
+    }
+
+    /// <summary>Writes "running" at <paramref name="fraction"/> now.</summary>
+    public void Running(double fraction)
+    {
+        lock (_gate)
+        {
+            _fraction = fraction;
+            Write(EntryState.Running, null, fraction);
+        }
+    }
+
+    /// <summary>Records the progress, writing it when the last write is a while ago.</summary>
+    public void Progress(double fraction)
+    {
+        lock (_gate)
+        {
+            _fraction = fraction;
+            if (_clock.ElapsedMilliseconds - _lastWrite >= ProgressMilliseconds) Write(EntryState.Running, null, fraction);
+        }
+    }
+
+    /// <summary>The last write: the entry's outcome. Heartbeats stop.</summary>
+    public void Final(EntryState state, string? message, double fraction)
+    {
+        lock (_gate)
+        {
+            _final = true;
+            Write(state, message, fraction);
+        }
+    }
+
+    private void Beat()
+    {
+        lock (_gate)
+        {
+            if (_final) return;
+            // A failed beat (a file system hiccup) must not end the process from a timer thread: the next one retries.
+            try { Write(EntryState.Running, null, _fraction); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    private void Write(EntryState state, string? message, double fraction)
+    {
+        if (_final && state == EntryState.Running) return;
+        new EntryStatus(state, message, _host, _pid, _job, DateTime.UtcNow, fraction).Save(_dir);
+        _lastWrite = _clock.ElapsedMilliseconds;
+    }
+
+    public void Dispose()
+    {
+        using var done = new ManualResetEvent(false);
+        if (_timer.Dispose(done)) done.WaitOne(); // a beat in flight ends before the worker returns
+    }
 }

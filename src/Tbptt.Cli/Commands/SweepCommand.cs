@@ -148,7 +148,8 @@ public static class SweepCommand
                 string state = s.Status.State.ToString().ToLowerInvariant();
                 string detail = s.Status.State switch
                 {
-                    EntryState.Running => string.Create(CultureInfo.InvariantCulture, $"{s.Status.Fraction:P0} on {s.Status.Host}{(s.Status.Job is null ? "" : $" (job {s.Status.Job})")}"),
+                    EntryState.Running => string.Create(CultureInfo.InvariantCulture, $"{s.Status.Fraction:P0} on {s.Status.Host}{(s.Status.Job is null ? "" : $" (job {s.Status.Job})")}")
+                        + (s.Status.UpdatedUtc == DateTime.MinValue ? "" : $", heartbeat {EntryStatus.Ago(DateTime.UtcNow - s.Status.UpdatedUtc)} ago"),
                     EntryState.Failed or EntryState.Diverged or EntryState.Stopped => s.Status.Message ?? "",
                     _ => "",
                 };
