@@ -15,10 +15,16 @@ internal static class CliRunner
     /// <summary>Runs with PATH set to <paramref name="path"/> (e.g. to hide sbatch).</summary>
     public static Result RunWithPath(string path, params string[] args) => RunWith(new() { ["PATH"] = path }, args);
 
+    /// <summary>Runs in the folder <paramref name="workingDirectory"/> (relative paths in the arguments are relative to it).</summary>
+    public static Result RunIn(string workingDirectory, params string[] args) => RunWith(null, args, workingDirectory);
+
     /// <summary>Runs with extra environment variables.</summary>
-    public static Result RunWith(Dictionary<string, string>? environment, params string[] args)
+    public static Result RunWith(Dictionary<string, string>? environment, params string[] args) => RunWith(environment, args, null);
+
+    private static Result RunWith(Dictionary<string, string>? environment, string[] args, string? workingDirectory)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (workingDirectory is not null) psi.WorkingDirectory = workingDirectory;
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "tbptt.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["TBPTT_DEBUG"] = "0";

@@ -229,6 +229,100 @@ public class SweepCommandTests
         Assert.Equal(data, a.RootElement.GetProperty("copy").GetProperty("data").GetString());
     }
 
+    /// <summary>A project folder holding the paper's fixed copy data (a copy) and nothing else.</summary>
+    private static string Project()
+    {
+        string project = Path.Combine(TempDir(), "project"), data = Path.Combine(project, "data", "fixed");
+        Directory.CreateDirectory(data);
+        foreach (var f in Directory.GetFiles(Path.Combine(Root, "datasets", "aicherc-copy", "fixed"))) File.Copy(f, Path.Combine(data, Path.GetFileName(f)));
+        return project;
+    }
+
+    private static readonly string[] PaperData =
+        ["--data", "data/fixed", "--epochs", "1", "--batch", "8", "--train-steps", "200", "--eval-steps", "50", "--hidden", "8", "--fixed", "12", "--adaptive", "", "--seeds", "1"];
+
+    [Fact]
+    public void ASweepMovesWithItsDataAndResumesWhereItLands()
+    {
+        string project = Project();
+        var plan = RunIn(project, ["sweep", "plan", "copy", .. PaperData, "--out", "sweeps/paper"]);
+        Assert.True(plan.ExitCode == 0, plan.Err);
+        using (var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(project, "sweeps", "paper", "sweep.json"))))
+        {
+            Assert.Equal(2, json.RootElement.GetProperty("version").GetInt32());
+            // Relative to the sweep's folder: both lie in the folder it was planned from.
+            Assert.Equal("../../data/fixed", json.RootElement.GetProperty("entries")[0].GetProperty("run").GetProperty("copy").GetProperty("data").GetString());
+        }
+
+        // The whole project moves (a clone, a copy to a cluster) and runs from anywhere.
+        string moved = Path.Combine(Path.GetDirectoryName(project)!, "moved");
+        Directory.Move(project, moved);
+        string elsewhere = TempDir(), sweep = Path.Combine(moved, "sweeps", "paper"), entry = Path.Combine(sweep, "runs", "fixed-k12-seed1");
+        var run = RunIn(elsewhere, "sweep", "run", sweep, "--index", "0");
+        Assert.True(run.ExitCode == 0, run.Err + run.Out);
+        Assert.Contains($"data from {Path.Combine(moved, "data", "fixed")}", run.Out);
+        using (var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(entry, "run.json"))))
+            Assert.Equal("../../data/fixed", json.RootElement.GetProperty("copy").GetProperty("data").GetString()); // the record stays relocatable
+        string rows = CopyCommandTests.WithoutWallTimes(Path.Combine(entry, "metrics.csv"));
+
+        // Moved again after it ran: a resume takes its options from the checkpoint, and their path resolves too.
+        string again = Path.Combine(Path.GetDirectoryName(project)!, "again");
+        Directory.Move(moved, again);
+        sweep = Path.Combine(again, "sweeps", "paper");
+        entry = Path.Combine(sweep, "runs", "fixed-k12-seed1");
+        File.Delete(Path.Combine(entry, "status.json"));
+        File.Delete(Path.Combine(entry, "summary.json"));
+        Assert.Equal("stopped", States(sweep)[0]);
+        var resume = RunIn(elsewhere, "sweep", "run", sweep, "--index", "0");
+        Assert.True(resume.ExitCode == 0, resume.Err + resume.Out);
+        Assert.Contains("resuming", resume.Out);
+        Assert.Equal(rows, CopyCommandTests.WithoutWallTimes(Path.Combine(entry, "metrics.csv")));
+    }
+
+    [Fact]
+    public void AVersionOnePlanResolvesDataAgainstTheCurrentDirectoryAndReplansUnchanged()
+    {
+        // The committed sweeps of docs/results are version 1, their data relative to the repository's root.
+        string project = Project(), sweep = Path.Combine(project, "sweeps", "old");
+        Assert.Equal(0, RunIn(project, ["sweep", "plan", "copy", .. PaperData, "--out", "sweeps/old"]).ExitCode);
+        string file = Path.Combine(sweep, "sweep.json");
+        var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(file))!;
+        node["version"] = 1;
+        node["entries"]![0]!["run"]!["copy"]!["data"] = "data/fixed";
+        File.WriteAllText(file, node.ToJsonString());
+        string v1 = File.ReadAllText(file);
+
+        var run = RunIn(project, "sweep", "run", "sweeps/old", "--index", "0");
+        Assert.True(run.ExitCode == 0, run.Err + run.Out);
+        // Planned again with the same flags from the same folder: the same runs on the same files, so the file stays.
+        var replan = RunIn(project, ["sweep", "plan", "copy", .. PaperData, "--out", "sweeps/old"]);
+        Assert.True(replan.ExitCode == 0, replan.Err);
+        Assert.Equal(v1, File.ReadAllText(file));
+        // From elsewhere the relative path finds nothing: one clear line.
+        File.Delete(Path.Combine(sweep, "runs", "fixed-k12-seed1", "status.json"));
+        var lost = RunIn(TempDir(), "sweep", "run", sweep, "--index", "0");
+        Assert.Equal(2, lost.ExitCode);
+        Assert.Contains("data/fixed: no such folder", lost.Err);
+    }
+
+    [Fact]
+    public void TheCommittedPaperSweepsStillReplanAsTheyAre()
+    {
+        foreach (var (name, flags) in new[]
+        {
+            ("copy-paper-fixed", new[] { "--data", "datasets/aicherc-copy/fixed", "--m", "10", "--epochs", "50", "--seeds", "1,2,3" }),
+            ("copy-paper-variable", new[] { "--data", "datasets/aicherc-copy/variable", "--m", "10", "--mmin", "5", "--epochs", "50", "--seeds", "1,2,3" }),
+        })
+        {
+            string copy = Path.Combine(TempDir(), name);
+            Directory.CreateDirectory(Path.Combine(copy, "runs", "started"));
+            File.Copy(Path.Combine(Root, "docs", "results", name, "sweep.json"), Path.Combine(copy, "sweep.json"));
+            var r = RunIn(Root, ["sweep", "plan", "copy", .. flags, "--out", copy]); // the README's command, from the repository's root
+            Assert.True(r.ExitCode == 0, r.Err);
+            Assert.Equal(File.ReadAllText(Path.Combine(Root, "docs", "results", name, "sweep.json")), File.ReadAllText(Path.Combine(copy, "sweep.json")));
+        }
+    }
+
     [Fact]
     public void CopyDataDescribesThePapersFilesBesideOurGenerator()
     {

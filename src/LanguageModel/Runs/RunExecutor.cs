@@ -29,8 +29,11 @@ public static class RunExecutor
     /// <param name="resume">Continue from the folder's checkpoint. The stored options win; only the budget
     /// (epochs, time, compute) given in <paramref name="o"/> may extend them.</param>
     /// <param name="progress">Called now and then with the fraction of the run done (for a sweep's status).</param>
+    /// <param name="dataRoot">The folder relative data paths (of <paramref name="o"/> or of the checkpoint's options)
+    /// resolve against; the records written keep them relative, so a folder holding runs and data can move (a sweep
+    /// passes its own folder). Null: the current directory, and the records get absolute paths.</param>
     public static RunSummary Execute(RunOptions o, string dir, bool resume, TextWriter log, CancellationToken cancel,
-        Action<double>? progress = null)
+        Action<double>? progress = null, string? dataRoot = null)
     {
         string checkpointPath = Path.Combine(dir, CheckpointFile);
         SafetensorsFile? checkpoint = null;
@@ -47,12 +50,14 @@ public static class RunExecutor
             } };
             log.WriteLine($"resuming with the options stored in {checkpointPath} (only the budget can extend them)");
         }
-        else if (o.Corpus is { } c) o = o with { Corpus = c with { Path = Path.GetFullPath(c.Path) } }; // a resume may start elsewhere
-        o.Validate();
+        else if (dataRoot is null) o = o.WithDataPaths(Path.GetFullPath); // a resume may start elsewhere
+        string root = dataRoot ?? Directory.GetCurrentDirectory();
+        var located = o.WithDataPaths(p => Path.GetFullPath(p, root));
+        located.Validate();
         Directory.CreateDirectory(dir);
         AtomicFile.WriteAllText(Path.Combine(dir, OptionsFile), o.ToJson() + "\n");
 
-        var data = RunData.Build(o, checkpoint is null ? null : checkpoint.Metadata.GetValueOrDefault(VocabKey));
+        var data = RunData.Build(located, checkpoint is null ? null : checkpoint.Metadata.GetValueOrDefault(VocabKey));
         log.WriteLine(data.Description);
         var config = o.Model.ToConfig(data.Vocabulary);
         var model = SequenceModel<float>.Create(config, (int)o.Training.Seed, o.Model.InitScheme);

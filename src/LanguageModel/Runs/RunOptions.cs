@@ -52,6 +52,17 @@ public sealed record RunOptions
     [JsonIgnore] public string PolicyName => Truncation.Adaptive
         ? $"δ={Adaptive.Delta.ToString(CultureInfo.InvariantCulture)}" : $"K={Truncation.K}";
 
+    /// <summary>
+    /// These options with each data path — the copy data folder, the corpus — passed through <paramref name="map"/>
+    /// (absent paths stay absent). A relative path means nothing on its own: whoever runs the record says against
+    /// which folder it resolves (<see cref="RunExecutor.Execute"/>'s data root; a sweep's own folder).
+    /// </summary>
+    public RunOptions WithDataPaths(Func<string, string> map) => this with
+    {
+        Copy = Copy is { Data: { Length: > 0 } data } copy ? copy with { Data = map(data) } : Copy,
+        Corpus = Corpus is { Path: { Length: > 0 } path } corpus ? corpus with { Path = map(path) } : Corpus,
+    };
+
     /// <summary>Rejects options no run could train with, naming the setting; runs nothing.</summary>
     public void Validate()
     {

@@ -27,8 +27,12 @@ public sealed record SweepPlan
 {
     /// <summary>The plan's file in the sweep folder.</summary>
     public const string FileName = "sweep.json";
-    /// <summary>The format version this build writes and reads.</summary>
-    public const int FormatVersion = 1;
+    /// <summary>
+    /// The format version this build writes. Version 2: a relative data path resolves against the sweep's folder,
+    /// so a sweep moves with its data (a repository, a copy to a cluster). Version 1, still read: against the
+    /// current directory of the worker (sweeps planned from a repository's root run from there).
+    /// </summary>
+    public const int FormatVersion = 2;
 
     /// <summary>The format version the plan was written with.</summary>
     public int Version { get; init; } = FormatVersion;
@@ -95,6 +99,45 @@ public sealed record SweepPlan
     /// <summary>The entry's folder on this machine.</summary>
     public static string EntryDirectory(string sweepDir, SweepEntry e) => Path.Combine(sweepDir, e.Directory);
 
+    /// <summary>What the entries' relative data paths resolve against (<see cref="FormatVersion"/>): the sweep's
+    /// folder, or for a version-1 plan the current directory.</summary>
+    public string DataRoot(string sweepDir) => Version >= 2 ? Path.GetFullPath(sweepDir) : Directory.GetCurrentDirectory();
+
+    /// <summary>The plan with every data path absolute (resolved against <see cref="DataRoot"/>) and this build's
+    /// version: two plans that run the same runs on the same files compare equal.</summary>
+    public SweepPlan Located(string sweepDir)
+    {
+        string root = DataRoot(sweepDir);
+        return this with
+        {
+            Version = FormatVersion,
+            Entries = Entries.Select(e => e with { Run = e.Run.WithDataPaths(p => Path.GetFullPath(p, root)) }).ToArray(),
+        };
+    }
+
+    /// <summary>
+    /// The plan as stored in <paramref name="sweepDir"/>: a data path that lies, like the sweep's folder, under the
+    /// current directory (the project it was planned in: a repository, a home folder) is written relative to the
+    /// sweep's folder, so both move together; any other stays absolute (a shared data set elsewhere).
+    /// </summary>
+    private SweepPlan Relocatable(string sweepDir)
+    {
+        string full = Path.GetFullPath(sweepDir), here = Directory.GetCurrentDirectory();
+        string Store(string path)
+        {
+            string data = Path.GetFullPath(path);
+            return Under(data, here) && Under(full, here) ? Path.GetRelativePath(full, data).Replace(Path.DirectorySeparatorChar, '/') : data;
+        }
+        return this with
+        {
+            Version = FormatVersion,
+            Entries = Entries.Select(e => e with { Run = e.Run.WithDataPaths(Store) }).ToArray(),
+        };
+
+        static bool Under(string path, string folder) =>
+            path == folder || path.StartsWith(Path.TrimEndingDirectorySeparator(folder) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+    }
+
     /// <summary>Reads and checks <c>DIR/sweep.json</c>; a missing or malformed file is one clear error.</summary>
     public static SweepPlan Load(string dir)
     {
@@ -113,7 +156,7 @@ public sealed record SweepPlan
     /// escape the sweep or collide, configurations the table does not know.</summary>
     private void Check(string path)
     {
-        if (Version != FormatVersion) throw new InvalidDataException($"{path}: sweep format version {Version}; this build reads version {FormatVersion}.");
+        if (Version is < 1 or > FormatVersion) throw new InvalidDataException($"{path}: sweep format version {Version}; this build reads versions 1 to {FormatVersion}.");
         if (Kind is not ("copy" or "charlm")) throw new InvalidDataException($"{path}: kind '{Kind}' is not copy or charlm.");
         if (Metric is not ("ppl" or "bits")) throw new InvalidDataException($"{path}: metric '{Metric}' is not ppl or bits.");
         if (Entries is null || Configurations is null || Entries.Count == 0) throw new InvalidDataException($"{path}: the sweep has no entries.");
@@ -134,25 +177,27 @@ public sealed record SweepPlan
     }
 
     /// <summary>
-    /// Writes the plan into <paramref name="dir"/>. Planning the same sweep again keeps what has run (so a stopped
-    /// <c>copy</c> continues); a different sweep over entries that have already started is refused.
+    /// Writes the plan into <paramref name="dir"/>, its data paths relative to the folder where they can be
+    /// (<see cref="FormatVersion"/>); relative paths given to it are relative to the current directory. Planning the
+    /// same sweep again keeps what has run and the file as it is (so a stopped <c>copy</c> continues, and a
+    /// version-1 plan stays version 1); a different sweep over entries that have already started is refused.
     /// </summary>
     public void Save(string dir)
     {
         string path = Path.Combine(dir, FileName);
-        string json = ToJson();
+        var here = this with { Version = 1 }; // paths as given: relative to the current directory
         if (File.Exists(path))
         {
-            // The same plan, read and written again by this build (so a field a newer build adds or stops writing
-            // does not make it look different).
+            // The same runs on the same files, read and written again by this build (so a field a newer build adds
+            // or stops writing, or a path written relative to another folder, does not make it look different).
             SweepPlan? existing = null;
             try { existing = Load(dir); }
             catch (InvalidDataException) { } // unreadable: replaced below unless runs have started
-            if (existing?.ToJson() == json) return;
+            if (existing?.Located(dir).ToJson() == here.Located(dir).ToJson()) return;
             if (Directory.Exists(Path.Combine(dir, "runs")) && Directory.EnumerateFileSystemEntries(Path.Combine(dir, "runs")).Any())
                 throw new ArgumentException($"{dir} holds a different sweep whose runs have started; choose another --out or remove it.");
         }
         Directory.CreateDirectory(dir);
-        AtomicFile.WriteAllText(path, json + "\n");
+        AtomicFile.WriteAllText(path, Relocatable(dir).ToJson() + "\n");
     }
 }

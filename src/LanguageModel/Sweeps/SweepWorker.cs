@@ -65,7 +65,7 @@ public static class SweepWorker
         log.WriteLine($"entry {index} ({entry.Name}): {(resume ? "resuming" : "starting")} on {host}, pid {pid}{(job is null ? "" : $", job {job}")}");
         try
         {
-            var summary = RunExecutor.Execute(entry.Run, dir, resume, log, cancel, status.Progress);
+            var summary = RunExecutor.Execute(entry.Run, dir, resume, log, cancel, status.Progress, plan.DataRoot(sweepDir));
             if (summary.Interrupted)
             {
                 status.Final(EntryState.Stopped, "stopped before the end; it resumes from its checkpoint", 0);
