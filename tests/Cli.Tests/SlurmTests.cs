@@ -133,4 +133,50 @@ public class SlurmTests(SlurmCluster cluster) : IClassFixture<SlurmCluster>
         Assert.Equal(File.ReadAllText(Path.Combine(local, "table.md")), File.ReadAllText(Path.Combine(dir, "table.md")));
         Assert.Equal(File.ReadAllText(Path.Combine(local, "summary.json")), File.ReadAllText(Path.Combine(dir, "summary.json")));
     }
+
+    /// <summary>
+    /// Review finding F11: a second <c>sweep slurm</c> leaves out the array tasks Slurm still holds (each submission is
+    /// recorded in DIR/slurm/submissions.json and squeue is asked), and <c>sweep status</c> shows their entries as
+    /// queued; once the job is gone they are pending again and submitted again.
+    /// </summary>
+    [Fact]
+    public void QueuedTasksAreShownAsQueuedAndNotSubmittedTwice()
+    {
+        string dir = Path.Combine(TempDir(), "queued");
+        Assert.Equal(0, Tbptt(["sweep", "plan", "copy", .. SweepCommandTests.Tiny, "--out", dir]).ExitCode);
+        string job = Submit(Tbptt("sweep", "slurm", dir, "--max-parallel", "1", "--mem", "500M"));
+        try
+        {
+            // Held, every task not yet started stays pending (the first may have started: then it runs on).
+            var hold = cluster.Run("scontrol", "hold", job);
+            Assert.True(hold.Code == 0, hold.Err);
+            using (var record = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "slurm", "submissions.json"))))
+            {
+                var s = Assert.Single(record.RootElement.EnumerateArray().ToArray());
+                Assert.Equal(job, s.GetProperty("job").GetString());
+                Assert.Equal([0, 1, 2, 3], s.GetProperty("indices").EnumerateArray().Select(i => i.GetInt32()));
+            }
+            var states = Entries(dir);
+            Assert.All(states.Skip(1), e => Assert.Equal("queued", e.GetProperty("state").GetString()));
+            Assert.Contains(states[0].GetProperty("state").GetString(), new[] { "queued", "running", "done" });
+            Assert.Equal($"{job}_2", states[2].GetProperty("job").GetString());
+            Assert.Matches($@"adaptive-d0\.5-seed1\s+queued\s+job {job}_2, pending in Slurm \(JobHeld", Tbptt("sweep", "status", dir).Out);
+
+            // Submitting again queues nothing twice.
+            var again = Tbptt("sweep", "slurm", dir, "--mem", "500M");
+            Assert.True(again.ExitCode == 0, again.Err);
+            Assert.Matches($@"left out \d entries still queued or running in Slurm: job {job} \(", again.Out);
+            Assert.Contains("nothing to submit", again.Out);
+            Assert.DoesNotContain("submitted job", again.Out);
+        }
+        finally
+        {
+            cluster.Run("scancel", job);
+        }
+        WaitFor(() => Entries(dir).Skip(1).All(e => e.GetProperty("state").GetString() == "pending"), TimeSpan.FromSeconds(30), "the cancelled tasks to leave the queue");
+        var dry = Tbptt("sweep", "slurm", dir, "--dry-run");
+        Assert.True(dry.ExitCode == 0, dry.Err);
+        Assert.DoesNotContain("left out", dry.Out);
+        Assert.Matches(@"#SBATCH --array=(0-3|1-3)\n", File.ReadAllText(Path.Combine(dir, "submit.sbatch")));
+    }
 }

@@ -117,6 +117,19 @@ public class SweepCommandTests
         Assert.Contains("TBPTT_THREADS=\"$threads\"", script);
         Assert.Contains($"sweep run {Path.GetFullPath(dir)} --index \"$SLURM_ARRAY_TASK_ID\"", script);
         Assert.Contains("sbatch", r.Out);
+        Assert.False(Directory.Exists(Path.Combine(dir, "slurm")), "a dry run submits nothing, so it records nothing");
+
+        // A recorded submission, and no squeue to ask: nothing is known of the queue, and nothing is claimed.
+        Directory.CreateDirectory(Path.Combine(dir, "slurm"));
+        File.WriteAllText(Path.Combine(dir, "slurm", "submissions.json"), "[{\"job\": \"41\", \"indices\": [0, 2, 3], \"submittedUtc\": \"2026-12-02T10:00:00Z\"}]");
+        var status = RunWithPath("/nonexistent", "sweep", "status", dir);
+        Assert.True(status.ExitCode == 0, status.Err);
+        Assert.Contains("3 pending, 1 done", status.Out);
+        Assert.Contains("squeue is not installed", status.Out);
+        var blind = RunWithPath("/nonexistent", "sweep", "slurm", dir, "--dry-run");
+        Assert.True(blind.ExitCode == 0, blind.Err);
+        Assert.Contains("cannot tell which earlier tasks are still queued (squeue is not installed", blind.Out);
+        Assert.Contains("#SBATCH --array=0,2-3\n", File.ReadAllText(Path.Combine(dir, "submit.sbatch")));
     }
 
     /// <summary>Where locks do not reach across nodes, a fresh heartbeat in status.json is a live worker elsewhere.</summary>

@@ -10,6 +10,9 @@ public enum EntryState
 {
     /// <summary>Not started.</summary>
     Pending,
+    /// <summary>Not started (or stopped), and submitted: a scheduler holds its task, waiting. Only a reader that asks the
+    /// scheduler knows it (<c>sweep status</c> asks squeue); a worker never writes it.</summary>
+    Queued,
     /// <summary>A worker runs it: it holds the entry's lock, or its heartbeat is fresh.</summary>
     Running,
     /// <summary>Stopped before the end (signal, kill, node failure); resumes from its checkpoint.</summary>

@@ -99,11 +99,19 @@ public static class SweepCommand
         cmd.SetAction(r => CliErrors.Run(() =>
         {
             string d = r.GetValue(dir)!;
-            var written = SlurmSubmit.Write(d, new SlurmRequest(r.GetValue(partition), r.GetValue(time), r.GetValue(cpus),
-                r.GetValue(mem), r.GetValue(maxParallel), r.GetValue(account)));
+            var request = new SlurmRequest(r.GetValue(partition), r.GetValue(time), r.GetValue(cpus), r.GetValue(mem), r.GetValue(maxParallel), r.GetValue(account));
+            SweepPlan.Load(d); // a folder that is not a sweep is refused before squeue is asked
+            // Tasks of earlier submissions that Slurm still holds are not submitted again.
+            var (live, unknown) = SlurmQueue.Live(d);
+            if (unknown is not null)
+                Console.WriteLine($"cannot tell which earlier tasks are still queued ({unknown}); submitting every unfinished entry (a duplicate task backs off)");
+            else if (live!.Count > 0)
+                Console.WriteLine($"left out {Entries(live.Select(t => t.Index).Distinct().Count())} still queued or running in Slurm: "
+                    + string.Join("; ", live.GroupBy(t => t.Job).Select(g => $"job {g.Key} ({SlurmSubmit.ArrayRanges(g.Select(t => t.Index).Distinct().Order().ToArray())})")));
+            var written = SlurmSubmit.Write(d, request, live?.Select(t => t.Index).ToHashSet());
             if (written is not { } w)
             {
-                Console.WriteLine($"every entry of {d} is done or running; nothing to submit ('tbptt sweep aggregate {d}' writes the table).");
+                Console.WriteLine($"every entry of {d} is done, running or queued; nothing to submit ('tbptt sweep aggregate {d}' writes the table once all are done).");
                 return 0;
             }
             Console.WriteLine($"wrote {w.Script}: {w.Indices.Count} array task{(w.Indices.Count == 1 ? "" : "s")} ({SlurmSubmit.ArrayRanges(w.Indices)})");
@@ -113,22 +121,28 @@ public static class SweepCommand
                 return 0;
             }
             string job = SlurmSubmit.Submit(w.Script);
+            SlurmQueue.Record(d, new SlurmSubmission(job, w.Indices, DateTime.UtcNow), live);
             Console.WriteLine($"submitted job {job}; follow it with 'tbptt sweep status {d}' (logs in {Path.Combine(d, "logs")})");
             return 0;
         }));
         return cmd;
     }
 
+    private static string Entries(int n) => n == 1 ? "1 entry" : $"{n} entries";
+
     private static Command Status()
     {
         var dir = DirArgument();
         var json = Opt.WithDefault("--json", "Print the status as JSON.", false);
-        var cmd = new Command("status", "Each entry as pending, running, stopped, done, failed (with its error) or diverged.") { dir, json };
+        var cmd = new Command("status", "Each entry as pending, queued (in Slurm), running, stopped, done, failed (with its error) or diverged.") { dir, json };
         cmd.SetAction(r => CliErrors.Run(() =>
         {
             string d = r.GetValue(dir)!;
             var plan = SweepPlan.Load(d);
             var status = SweepAggregate.Status(d, plan);
+            // Entries whose Slurm task is waiting: known only by asking squeue (and only for recorded submissions).
+            var (live, unknown) = SlurmQueue.Live(d);
+            if (live is not null) status = SlurmQueue.WithQueued(status, live);
             if (r.GetValue(json))
             {
                 Console.WriteLine(JsonSummary.Serialize(new
@@ -150,6 +164,7 @@ public static class SweepCommand
                 {
                     EntryState.Running => string.Create(CultureInfo.InvariantCulture, $"{s.Status.Fraction:P0} on {s.Status.Host}{(s.Status.Job is null ? "" : $" (job {s.Status.Job})")}")
                         + (s.Status.UpdatedUtc == DateTime.MinValue ? "" : $", heartbeat {EntryStatus.Ago(DateTime.UtcNow - s.Status.UpdatedUtc)} ago"),
+                    EntryState.Queued => $"job {s.Status.Job}, {s.Status.Message}",
                     EntryState.Failed or EntryState.Diverged or EntryState.Stopped => s.Status.Message ?? "",
                     _ => "",
                 };
@@ -157,6 +172,7 @@ public static class SweepCommand
             }
             Console.WriteLine(string.Join(", ", Enum.GetValues<EntryState>().Select(e => (e, n: status.Count(s => s.Status.State == e)))
                 .Where(x => x.n > 0).Select(x => $"{x.n} {x.e.ToString().ToLowerInvariant()}")));
+            if (unknown is not null) Console.WriteLine($"(submitted to Slurm, but {unknown}: entries waiting in its queue show as pending or stopped)");
             return 0;
         }));
         return cmd;

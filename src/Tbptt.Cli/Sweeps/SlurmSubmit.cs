@@ -19,8 +19,9 @@ public static class SlurmSubmit
 {
     public const string ScriptName = "submit.sbatch";
 
-    /// <summary>Writes <c>DIR/submit.sbatch</c> for the unfinished entries; null when every entry is done.</summary>
-    public static (string Script, IReadOnlyList<int> Indices)? Write(string dir, SlurmRequest request)
+    /// <summary>Writes <c>DIR/submit.sbatch</c> for the unfinished entries not in <paramref name="leaveOut"/> (tasks
+    /// Slurm still holds); null when there are none.</summary>
+    public static (string Script, IReadOnlyList<int> Indices)? Write(string dir, SlurmRequest request, IReadOnlySet<int>? leaveOut = null)
     {
         if (request.CpusPerTask < 1) throw new UserInputException($"--cpus-per-task: {request.CpusPerTask} must be at least 1.");
         if (request.MaxParallel is < 1) throw new UserInputException($"--max-parallel: {request.MaxParallel} must be at least 1.");
@@ -33,7 +34,8 @@ public static class SlurmSubmit
         if (full.Any(c => char.IsWhiteSpace(c) || c is '%' or '\'' or '"'))
             throw new UserInputException($"{full}: a Slurm sweep folder's path must not hold spaces, quotes or '%'; move the sweep.");
         var indices = SweepAggregate.Status(dir, plan)
-            .Where(s => s.Status.State is not (EntryState.Done or EntryState.Diverged or EntryState.Running)).Select(s => s.Entry.Index).ToArray();
+            .Where(s => s.Status.State is not (EntryState.Done or EntryState.Diverged or EntryState.Running) && leaveOut?.Contains(s.Entry.Index) != true)
+            .Select(s => s.Entry.Index).ToArray();
         if (indices.Length == 0) return null;
         string logs = Path.Combine(full, "logs");
         Directory.CreateDirectory(logs);
