@@ -119,6 +119,8 @@ public class SlurmTests(SlurmCluster cluster) : IClassFixture<SlurmCluster>
         Assert.Contains("#SBATCH --array=0\n", File.ReadAllText(Path.Combine(dir, "submit.sbatch")));
         WaitFor(() => Entries(dir)[0].GetProperty("state").GetString() == "done", TimeSpan.FromSeconds(90), "the resubmitted task");
         Assert.Contains(Directory.GetFiles(Path.Combine(dir, "logs")), f => File.ReadAllText(f).Contains("entry 0 (fixed-k3-seed1): resuming"));
+        // Each task computes with the cores Slurm gave it (--cpus-per-task 1: TBPTT_THREADS=1) and the submitter's backend.
+        Assert.All(Directory.GetFiles(Path.Combine(dir, "logs")), f => Assert.Matches(@"BLAS managed \[.*, 1 thread\] \(TBPTT_BLAS=managed\)", File.ReadAllText(f)));
         var nothing = Tbptt("sweep", "slurm", dir);
         Assert.Contains("nothing to submit", nothing.Out);
         var aggregate = Tbptt("sweep", "aggregate", dir);

@@ -62,7 +62,8 @@ public static class SweepWorker
         using var status = new StatusWriter(dir, host, pid, job, EntryStatus.HeartbeatInterval);
         status.Running(0);
         bool resume = File.Exists(Path.Combine(dir, RunExecutor.CheckpointFile));
-        log.WriteLine($"entry {index} ({entry.Name}): {(resume ? "resuming" : "starting")} on {host}, pid {pid}{(job is null ? "" : $", job {job}")}");
+        // The backend and its threads (TBPTT_THREADS: the pool's --threads, a Slurm task's cores) in every worker's log.
+        log.WriteLine($"entry {index} ({entry.Name}): {(resume ? "resuming" : "starting")} on {host}, pid {pid}{(job is null ? "" : $", job {job}")}; BLAS {Numerics.Blas.Describe()}");
         try
         {
             var summary = RunExecutor.Execute(entry.Run, dir, resume, log, cancel, status.Progress, plan.DataRoot(sweepDir));
