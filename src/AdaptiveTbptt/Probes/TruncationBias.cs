@@ -35,7 +35,8 @@ public sealed record TruncationBiasPoint(int K, double MeanGradientBias, IReadOn
 /// (same burn-in, window and loss: L_W of the last step, each sample's own, unscaled; no dropout). Each sample runs
 /// alone (batch 1), because a batched backward sums the samples' weight gradients; one backward pass per sample
 /// serves every K (<see cref="StackTape{T}.Backward"/> snapshots ĝ_K). The model's gradient buffer is saved and
-/// restored. Costs S·(b + 2W) steps at batch 1: about what the probe costs, at matrix–vector speed.
+/// restored. Costs S·(b + 2W) steps at batch 1: about what the probe costs, at matrix–vector speed; holds two
+/// parameter-sized buffers per K.
 /// </summary>
 public sealed class TruncationBias<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -57,8 +58,14 @@ public sealed class TruncationBias<T> where T : unmanaged, IFloatingPointIeee754
         _model = model;
         _options = options;
         _grid = options.BiasGrid[^1] == options.Window ? [.. options.BiasGrid] : [.. options.BiasGrid, options.Window];
-        _tape = new StackTape<T>(model, 1, options.Window) { Training = false };
         int n = model.Parameters.Length;
+        // Per K: ĝ_K of one sample (T) and the samples' summed difference (double); refused before anything is held.
+        double bytes = (double)_grid.Length * n * (System.Runtime.CompilerServices.Unsafe.SizeOf<T>() + sizeof(double)),
+            limit = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2.0;
+        if (bytes > limit)
+            throw new ArgumentOutOfRangeException(nameof(options), _grid.Length, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"measuring {_grid.Length} values of K on a model of {n:N0} parameters needs about {bytes / 1e9:G3} GB, more than the {limit / 1e9:G3} GB allowed (half this machine's memory): give fewer K."));
+        _tape = new StackTape<T>(model, 1, options.Window) { Training = false };
         _saved = new T[n];
         _full = new T[n];
         _snapshots = _grid.Select(_ => new T[n]).ToArray();
