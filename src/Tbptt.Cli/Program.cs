@@ -20,6 +20,7 @@ public static class Program
         InitCommand.Create(),
         GradCommand.Create(),
         ProbeCommand.Create(),
+        BiasStudyCommand.Create(),
         EstimateKCommand.Create(),
         CopyCommand.Create(),
         CopyDataCommand.Create(),

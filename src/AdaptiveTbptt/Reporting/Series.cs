@@ -46,6 +46,34 @@ internal sealed class Series
     /// <summary>An explicit CSS colour (e.g. <c>#0072B2</c>); null takes the next colour of the chart's palette.</summary>
     public string? Color { get; init; }
 
+    /// <summary>
+    /// A band drawn around the line in its colour, translucent (e.g. the 10–90 % quantiles of what the line is the
+    /// mean of): the low and high end at each x, or null for none. Both or neither, one per point; a point whose
+    /// ends are not drawable breaks the band as it breaks the line.
+    /// </summary>
+    public IReadOnlyList<double>? Low
+    {
+        get => _low;
+        init => _low = CheckBand(value, nameof(Low));
+    }
+
+    /// <summary>The high end of the band (<see cref="Low"/>).</summary>
+    public IReadOnlyList<double>? High
+    {
+        get => _high;
+        init => _high = CheckBand(value, nameof(High));
+    }
+
+    private readonly double[]? _low, _high;
+
+    private double[]? CheckBand(IReadOnlyList<double>? values, string which)
+    {
+        if (values is null) return null;
+        if (values.Count != _xs.Length)
+            throw new ArgumentException($"series '{Name}': {_xs.Length} x values but {values.Count} {which.ToLowerInvariant()} band values; they must pair up.", which);
+        return [.. values];
+    }
+
     /// <summary>The number of points, drawable or not.</summary>
     public int Count => _xs.Length;
 }

@@ -96,7 +96,43 @@ internal sealed class SvgLineChart
     public void Save(string path, int width = 720, int height = 420) => AtomicFile.WriteAllText(path, Render(width, height));
 
     /// <summary>Returns the chart as a standalone SVG document of the given pixel size.</summary>
-    public string Render(int width = 720, int height = 420)
+    public string Render(int width = 720, int height = 420) => Render(width, height, "plot-area", null);
+
+    /// <summary>
+    /// Small multiples: <paramref name="charts"/> as panels of <paramref name="cellWidth"/> × <paramref name="cellHeight"/>
+    /// px, <paramref name="columns"/> to a row, under an optional title, in one SVG document. Give the panels the same
+    /// fixed axis ranges to make them comparable.
+    /// </summary>
+    public static string RenderGrid(IReadOnlyList<SvgLineChart> charts, int columns, int cellWidth, int cellHeight, string title = "")
+    {
+        ArgumentNullException.ThrowIfNull(charts);
+        if (charts.Count == 0) throw new ArgumentException("a grid needs at least one chart.", nameof(charts));
+        if (columns < 1) throw new ArgumentOutOfRangeException(nameof(columns), columns, "columns must be at least 1.");
+        int rows = (charts.Count + columns - 1) / columns, top = title.Length > 0 ? 36 : 0;
+        int width = Math.Min(columns, charts.Count) * cellWidth, height = top + rows * cellHeight;
+        var svg = new StringBuilder();
+        svg.Append($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" ")
+           .Append("font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n");
+        if (title.Length > 0) svg.Append($"<title>{Escape(title)}</title>\n");
+        svg.Append($"<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>\n");
+        if (title.Length > 0)
+            svg.Append($"<text class=\"title\" x=\"{F(width / 2.0)}\" y=\"24\" text-anchor=\"middle\" font-size=\"16\" font-weight=\"bold\">{Escape(title)}</text>\n");
+        for (int i = 0; i < charts.Count; i++)
+        {
+            int x = i % columns * cellWidth, y = top + i / columns * cellHeight;
+            svg.Append(charts[i].Render(cellWidth, cellHeight, $"plot-area-{i}", (x, y)));
+        }
+        svg.Append("</svg>\n");
+        return svg.ToString();
+    }
+
+    /// <summary>Writes <see cref="RenderGrid"/> to <paramref name="path"/> atomically.</summary>
+    public static void SaveGrid(string path, IReadOnlyList<SvgLineChart> charts, int columns, int cellWidth = 420, int cellHeight = 300, string title = "") =>
+        AtomicFile.WriteAllText(path, RenderGrid(charts, columns, cellWidth, cellHeight, title));
+
+    /// <param name="clipId">The plot area's clip-path id, unique within the document.</param>
+    /// <param name="at">Null: a standalone document; else a nested &lt;svg&gt; at this position of a grid.</param>
+    private string Render(int width, int height, string clipId, (int X, int Y)? at)
     {
         if (width < 160) throw new ArgumentOutOfRangeException(nameof(width), width, "width must be at least 160 px.");
         if (height < 120) throw new ArgumentOutOfRangeException(nameof(height), height, "height must be at least 120 px.");
@@ -112,11 +148,12 @@ internal sealed class SvgLineChart
         double Py(double y) => Clamp(bottom - (bottom - top) * Fraction(y, yMin, yMax, LogY));
 
         var svg = new StringBuilder();
-        svg.Append($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" ")
+        if (at is { } pos) svg.Append($"<svg class=\"panel\" x=\"{pos.X}\" y=\"{pos.Y}\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\">\n");
+        else svg.Append($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" ")
            .Append("font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n");
         if (Title.Length > 0) svg.Append($"<title>{Escape(Title)}</title>\n");
         svg.Append($"<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>\n");
-        svg.Append($"<defs><clipPath id=\"plot-area\"><rect x=\"{F(left)}\" y=\"{F(top)}\" width=\"{F(right - left)}\" height=\"{F(bottom - top)}\"/></clipPath></defs>\n");
+        svg.Append($"<defs><clipPath id=\"{clipId}\"><rect x=\"{F(left)}\" y=\"{F(top)}\" width=\"{F(right - left)}\" height=\"{F(bottom - top)}\"/></clipPath></defs>\n");
 
         svg.Append("<g class=\"grid\" stroke=\"#e3e3e3\" stroke-width=\"1\">\n");
         foreach (double t in xTicks) svg.Append($"<line x1=\"{F(Px(t))}\" y1=\"{F(top)}\" x2=\"{F(Px(t))}\" y2=\"{F(bottom)}\"/>\n");
@@ -131,7 +168,12 @@ internal sealed class SvgLineChart
             svg.Append($"<text x=\"{F(left - 6)}\" y=\"{F(Py(yTicks[i]) + 4)}\">{Escape(yLabels[i])}</text>\n");
         svg.Append("</g>\n");
 
-        svg.Append("<g class=\"data\" clip-path=\"url(#plot-area)\" fill=\"none\" stroke-width=\"1.8\" stroke-linejoin=\"round\" stroke-linecap=\"round\">\n");
+        // Bands first, under every line.
+        svg.Append($"<g class=\"bands\" clip-path=\"url(#{clipId})\" stroke=\"none\" fill-opacity=\"0.18\">\n");
+        for (int s = 0; s < _series.Count; s++)
+            AppendBand(svg, _series[s], s, Px, Py);
+        svg.Append("</g>\n");
+        svg.Append($"<g class=\"data\" clip-path=\"url(#{clipId})\" fill=\"none\" stroke-width=\"1.8\" stroke-linejoin=\"round\" stroke-linecap=\"round\">\n");
         for (int s = 0; s < _series.Count; s++)
             AppendSeries(svg, _series[s], s, Px, Py);
         svg.Append("</g>\n");
@@ -146,6 +188,31 @@ internal sealed class SvgLineChart
         AppendLegend(svg, left, top, right, bottom);
         svg.Append("</svg>\n");
         return svg.ToString();
+    }
+
+    /// <summary>The series' band as one closed polygon per unbroken piece (low ends forward, high ends back).</summary>
+    private void AppendBand(StringBuilder svg, Series series, int index, Func<double, double> px, Func<double, double> py)
+    {
+        if (series.Low is not { } low || series.High is not { } high) return;
+        var (color, _) = Style(series, index);
+        var piece = new List<int>();
+        void Flush()
+        {
+            if (piece.Count > 0)
+            {
+                var d = new StringBuilder();
+                foreach (int i in piece) d.Append(d.Length == 0 ? 'M' : 'L').Append(F(px(series.Xs[i]))).Append(' ').Append(F(py(low[i]))).Append(' ');
+                for (int j = piece.Count - 1; j >= 0; j--) d.Append('L').Append(F(px(series.Xs[piece[j]]))).Append(' ').Append(F(py(high[piece[j]]))).Append(' ');
+                svg.Append($"<path class=\"band\" data-name=\"{Escape(series.Name)}\" fill=\"{Escape(color)}\" d=\"{d}Z\"/>\n");
+            }
+            piece.Clear();
+        }
+        for (int i = 0; i < series.Count; i++)
+        {
+            if (Drawable(series.Xs[i], LogX) && Drawable(low[i], LogY) && Drawable(high[i], LogY)) piece.Add(i);
+            else Flush();
+        }
+        Flush();
     }
 
     private void AppendSeries(StringBuilder svg, Series series, int index, Func<double, double> px, Func<double, double> py)
@@ -215,6 +282,9 @@ internal sealed class SvgLineChart
                 double v = isX ? x : y;
                 lo = Math.Min(lo, v);
                 hi = Math.Max(hi, v);
+                if (isX || s.Low is null || s.High is null) continue;
+                foreach (double e in (ReadOnlySpan<double>)[s.Low[i], s.High[i]])
+                    if (Drawable(e, LogY)) { lo = Math.Min(lo, e); hi = Math.Max(hi, e); }
             }
         string axis = isX ? "x" : "y";
         if (fixedMin is { } fmin && (!double.IsFinite(fmin) || (log && fmin <= 0)))

@@ -14,7 +14,7 @@ namespace Tbptt.LanguageModel.Runs;
 /// model → trainer with a fixed or adaptive truncation, evaluating every so often. Writes into its folder
 /// <c>run.json</c> (the options), <c>checkpoint.safetensors</c> (everything to resume, after every evaluation),
 /// <c>model.safetensors</c> (the best validation parameters, loadable by PyTorch), <c>metrics.csv</c>,
-/// <c>summary.json</c> (<see cref="RunSummary"/>) and SVG plots. A resumed run ends with exactly the numbers of
+/// <c>summary.json</c> (<see cref="RunSummary"/>), SVG plots and, when asked, <c>snapshots/</c> (<see cref="RunSnapshots"/>). A resumed run ends with exactly the numbers of
 /// an uninterrupted one.
 /// </summary>
 public static class RunExecutor
@@ -97,6 +97,20 @@ public static class RunExecutor
             }
             TrainingCheckpoint.Save(checkpointPath, model, t.ExportState(), meta);
         };
+
+        if (o.Snapshots > 0)
+        {
+            // The initial model, then the models of the rounds RunSnapshots.Due picks (decided from the records alone).
+            if (checkpoint is null) RunSnapshots.Save(dir, model, meta, 0, 0, 0);
+            else AtomicFile.DeleteStaleTemporaries(Path.Combine(dir, RunSnapshots.Folder));
+            double previous = trainer.Evaluations.Count > 0 ? RunSnapshots.Fraction(o.Training, trainer.Evaluations[^1]) : 0;
+            trainer.Evaluated += r =>
+            {
+                double f = RunSnapshots.Fraction(o.Training, r);
+                if (RunSnapshots.Due(o.Snapshots, previous, f)) RunSnapshots.Save(dir, model, meta, r.Updates, r.Epoch, r.ComputeTokens);
+                previous = f;
+            };
+        }
 
         // The metrics file always agrees with the checkpoint: on a resume it is rewritten from the restored
         // evaluations, so rows a killed process wrote after its last checkpoint do not appear twice.

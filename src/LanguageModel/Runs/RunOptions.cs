@@ -41,6 +41,12 @@ public sealed record RunOptions
     public ProbeOptions Probe { get; init; } = new();
     /// <summary>δ values whose κ̂ every estimate records in the metrics (besides the run's own δ).</summary>
     public IReadOnlyList<double> TrackedDeltas { get; init; } = [0.9, 0.5, 0.1];
+    /// <summary>Models kept during training for later study (<see cref="RunSnapshots"/>): 0 keeps none; n &gt; 0 keeps the
+    /// initial model and the model at the first evaluation round past each n-th of the run's budget, as
+    /// <c>snapshots/model-u&lt;update&gt;.safetensors</c> (the current parameters, not the best). Left out of run.json when 0,
+    /// so records without snapshots read as before.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int Snapshots { get; init; }
 
     /// <summary>"copy" or "charlm".</summary>
     [JsonIgnore] public string Task => Copy is not null ? "copy" : "charlm";
@@ -82,6 +88,8 @@ public sealed record RunOptions
         Adaptive.Estimator.Validate(Probe.Window);
         foreach (double d in TrackedDeltas)
             if (!(d > 0 && double.IsFinite(d))) throw new ArgumentOutOfRangeException(nameof(TrackedDeltas), d, "tracked δ values must be finite and > 0.");
+        if (Snapshots is < 0 or > RunSnapshots.MaxCount)
+            throw new ArgumentOutOfRangeException(nameof(Snapshots), Snapshots, $"snapshots must be in [0, {RunSnapshots.MaxCount}] (0: none).");
     }
 
     /// <summary>Serialisation of run options: camelCase, enums as names, NaN and ∞ kept, doubles round-trip.</summary>

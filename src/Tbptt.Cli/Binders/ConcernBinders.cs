@@ -258,3 +258,19 @@ public sealed class ProbeBinder(ProbeOptions d)
         return o;
     }
 }
+
+/// <summary>Models kept during training: --snapshots.</summary>
+public sealed class SnapshotBinder(int d)
+{
+    private readonly Option<int> _snapshots = Opt.WithDefault("--snapshots",
+        "Keep the initial model and N models spread evenly over the run's budget (at the first evaluation round past each N-th) in snapshots/model-u<update>.safetensors of the run folder, for tbptt bias-study (0: none; at least the number of evaluation rounds: every round).", d);
+
+    public void AddTo(Command c) => c.Options.Add(_snapshots);
+
+    public int Read(ParseResult r)
+    {
+        int n = r.GetValue(_snapshots);
+        if (n is < 0 or > RunSnapshots.MaxCount) throw new UserInputException($"--snapshots: {n} is not in [0, {RunSnapshots.MaxCount}] (0: none).");
+        return n;
+    }
+}

@@ -20,6 +20,7 @@ public sealed class RunBinder
     private readonly TruncationBinder? _truncation;
     private readonly AdaptiveBinder _adaptive;
     private readonly ProbeBinder _probe;
+    private readonly SnapshotBinder _snapshots;
 
     private RunBinder(RunOptions d, bool single)
     {
@@ -30,6 +31,7 @@ public sealed class RunBinder
         _truncation = single ? new TruncationBinder(d.Truncation) : null;
         _adaptive = new AdaptiveBinder(d.Adaptive, delta: single);
         _probe = new ProbeBinder(d.Probe);
+        _snapshots = new SnapshotBinder(d.Snapshots);
     }
 
     public static RunBinder Copy() => new(RunDefaults.Copy, single: false);
@@ -45,6 +47,7 @@ public sealed class RunBinder
         _truncation?.AddTo(c);
         _adaptive.AddTo(c);
         _probe.AddTo(c);
+        _snapshots.AddTo(c);
     }
 
     public RunOptions Read(ParseResult r)
@@ -54,6 +57,7 @@ public sealed class RunBinder
         {
             Copy = _copy?.Read(r), Corpus = _corpus?.Read(r), Model = _model.Read(r), Training = training,
             Truncation = _truncation?.Read(r) ?? _d.Truncation, Adaptive = _adaptive.Read(r, training.Optimizer), Probe = _probe.Read(r),
+            Snapshots = _snapshots.Read(r),
         };
         o.Validate();
         return o;

@@ -205,4 +205,40 @@ public class SvgLineChartTests
         public bool Equals(double a, double b) => Math.Abs(a - b) <= 1e-12;
         public int GetHashCode(double v) => 0;
     }
+
+    [Fact]
+    public void ABandIsOnePolygonPerUnbrokenPiece_UnderItsLine_AndWidensTheAxis()
+    {
+        var chart = new SvgLineChart { LogY = true };
+        chart.Add(new Series("mean", [1, 2, 3, 4], [0.5, 0.2, 0.1, 0.05]) { Low = [0.3, double.NaN, 0.05, 0.01], High = [0.8, 0.4, 0.3, 2000] });
+        chart.Add(new Series("plain", [1, 2], [0.3, 0.2]));
+        var doc = Parse(chart);
+        var bands = doc.Descendants(Svg + "path").Where(p => (string?)p.Attribute("class") == "band").ToList();
+        // The NaN at x = 2 splits the band: the first piece holds one point, the second two.
+        Assert.Equal(2, bands.Count);
+        Assert.All(bands, b => Assert.Equal("mean", (string)b.Attribute("data-name")!));
+        Assert.EndsWith("Z", (string)bands[1].Attribute("d")!);
+        // Bands are drawn before (under) every line.
+        var order = doc.Descendants(Svg + "path").Select(p => (string?)p.Attribute("class")).ToList();
+        Assert.True(order.LastIndexOf("band") < order.IndexOf("series"), string.Join(" ", order));
+        Assert.Contains("1000", Texts(doc, "y-ticks")); // the band's 2000 is inside the axis
+        Assert.Throws<ArgumentException>(() => new Series("bad", [1, 2], [1, 2]) { Low = [1] });
+    }
+
+    [Fact]
+    public void AGridNestsEveryPanelWithItsOwnClipPath()
+    {
+        var panels = Enumerable.Range(0, 5).Select(i => new SvgLineChart { Title = $"panel {i}" }.Add(new Series("s", [0, 1], [i, i + 1]))).ToList();
+        var doc = XDocument.Parse(SvgLineChart.RenderGrid(panels, columns: 2, cellWidth: 300, cellHeight: 200, title: "all & more"));
+        Assert.Equal("600", (string)doc.Root!.Attribute("width")!);
+        Assert.Equal(36 + 3 * 200, int.Parse((string)doc.Root!.Attribute("height")!, CultureInfo.InvariantCulture));
+        var nested = doc.Root!.Elements(Svg + "svg").ToList();
+        Assert.Equal(5, nested.Count);
+        Assert.Equal(["0", "300", "0", "300", "0"], nested.Select(n => (string)n.Attribute("x")!));
+        var clipIds = doc.Descendants(Svg + "clipPath").Select(c => (string)c.Attribute("id")!).ToList();
+        Assert.Equal(clipIds.Distinct(), clipIds);
+        Assert.Equal(5, clipIds.Count);
+        Assert.Equal(5, SeriesPaths(doc).Count);
+        Assert.Throws<ArgumentException>(() => SvgLineChart.RenderGrid([], 2, 300, 200));
+    }
 }
