@@ -25,19 +25,26 @@ internal sealed class ElmanLayer<T> : RecurrentLayer<T> where T : unmanaged, IFl
 
     public override void Forward(ReadOnlySpan<T> x, int s0, int n, ParameterSet<T> p)
     {
+        int bh = Batch * Hidden;
+        Infer(x.Slice(s0 * Batch * InputSize, n * Batch * InputSize), n, p, default, H.AsSpan(s0 * bh, (n + 1) * bh), default);
+    }
+
+    /// <summary>The tape keeps nothing but h, so <see cref="Forward"/> is this on the tape's slots.</summary>
+    public override void Infer(ReadOnlySpan<T> x, int n, ParameterSet<T> p, Span<T> gates, Span<T> h, Span<T> cell)
+    {
         int hd = Hidden, bh = Batch * hd;
-        // Pre-activations of every step's input side at once, written straight into H[s0+1..]
-        Blas.Gemm(false, true, n * Batch, hd, InputSize, T.One, x.Slice(s0 * Batch * InputSize, n * Batch * InputSize),
-            InputSize, p.Values(Slices.WeightIh), InputSize, T.Zero, H.AsSpan((s0 + 1) * bh, n * bh), hd);
+        // Pre-activations of every step's input side at once, written straight into h[1..]
+        Blas.Gemm(false, true, n * Batch, hd, InputSize, T.One, x[..(n * Batch * InputSize)],
+            InputSize, p.Values(Slices.WeightIh), InputSize, T.Zero, h.Slice(bh, n * bh), hd);
         TensorPrimitives.Add(p.Values(Slices.BiasIh), p.Values(Slices.BiasHh), _bias);
         var whh = p.Values(Slices.WeightHh);
-        for (int j = s0; j < s0 + n; j++)
+        for (int j = 0; j < n; j++)
         {
-            var h = H.AsSpan((j + 1) * bh, bh);
-            Blas.Gemm(false, true, Batch, hd, hd, T.One, H.AsSpan(j * bh, bh), hd, whh, hd, T.One, h, hd);
+            var hj = h.Slice((j + 1) * bh, bh);
+            Blas.Gemm(false, true, Batch, hd, hd, T.One, h.Slice(j * bh, bh), hd, whh, hd, T.One, hj, hd);
             for (int b = 0; b < Batch; b++)
             {
-                var row = h.Slice(b * hd, hd);
+                var row = hj.Slice(b * hd, hd);
                 TensorPrimitives.Add(row, _bias, row);
                 switch (_f)
                 {

@@ -20,6 +20,7 @@ internal sealed class GruLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloa
     private T[] _hn = [];        // [cap, B, Hd] W_hn h + b_hn of each step
     private T[] _dGatesHh = [];  // [cap, B, 3Hd] hidden-side pre-activation gradients
     private readonly T[] _gh;    // [B, 3Hd] hidden projection of one step
+    private T[]? _rowScratch;    // [Hd] W_hn h + b_hn of one row in Infer
 
     public GruLayer(RecurrentLayerSlices slices, int inputSize, int hidden, int batch)
         : base(slices, inputSize, hidden, 3, batch)
@@ -41,37 +42,58 @@ internal sealed class GruLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloa
         // gates[s0..] (n·B × 3Hd) = X · W_ihᵀ, the input side of every step at once
         Blas.Gemm(false, true, n * Batch, g3, InputSize, T.One, x.Slice(s0 * Batch * InputSize, n * Batch * InputSize),
             InputSize, p.Values(Slices.WeightIh), InputSize, T.Zero, Gates.AsSpan(s0 * bg, n * bg), g3);
-        var bih = p.Values(Slices.BiasIh);
-        var bhh = p.Values(Slices.BiasHh);
         var whh = p.Values(Slices.WeightHh);
-        var gh = _gh.AsSpan();
         for (int j = s0; j < s0 + n; j++)
         {
-            var gates = Gates.AsSpan(j * bg, bg);
-            var hPrev = H.AsSpan(j * bh, bh);
             // gh (B × 3Hd) = h_j · W_hhᵀ
-            Blas.Gemm(false, true, Batch, g3, hd, T.One, hPrev, hd, whh, hd, T.Zero, gh, g3);
-            var hNext = H.AsSpan((j + 1) * bh, bh);
-            var hn = _hn.AsSpan(j * bh, bh);
-            for (int b = 0; b < Batch; b++)
-            {
-                var row = gates.Slice(b * g3, g3);
-                var ghRow = gh.Slice(b * g3, g3);
-                TensorPrimitives.Add(ghRow, bhh, ghRow);
-                TensorPrimitives.Add(row, bih, row);
-                // r, z: σ(input side + hidden side)
-                TensorPrimitives.Add(row[..(2 * hd)], ghRow[..(2 * hd)], row[..(2 * hd)]);
-                TensorPrimitives.Sigmoid(row[..(2 * hd)], row[..(2 * hd)]);
-                var r = row[..hd]; var z = row.Slice(hd, hd); var nn = row.Slice(2 * hd, hd);
-                var hnRow = hn.Slice(b * hd, hd);
-                ghRow.Slice(2 * hd, hd).CopyTo(hnRow);
-                TensorPrimitives.FusedMultiplyAdd(r, hnRow, nn, nn); // n_pre = x-side + r ⊙ hn
-                TensorPrimitives.Tanh(nn, nn);
-                // h' = n + z ⊙ (h − n)
-                var hOut = hNext.Slice(b * hd, hd);
-                TensorPrimitives.Subtract(hPrev.Slice(b * hd, hd), nn, hOut);
-                TensorPrimitives.FusedMultiplyAdd(z, hOut, nn, hOut);
-            }
+            Blas.Gemm(false, true, Batch, g3, hd, T.One, H.AsSpan(j * bh, bh), hd, whh, hd, T.Zero, _gh, g3);
+            Step(Gates.AsSpan(j * bg, bg), H.AsSpan(j * bh, bh), H.AsSpan((j + 1) * bh, bh), _hn.AsSpan(j * bh, bh), p, true);
+        }
+    }
+
+    public override void Infer(ReadOnlySpan<T> x, int n, ParameterSet<T> p, Span<T> gates, Span<T> h, Span<T> cell)
+    {
+        int hd = Hidden, g3 = GateWidth, bh = Batch * hd, bg = Batch * g3;
+        // As Forward; the hidden projection of n, which backward would need, goes to one row's scratch.
+        Blas.Gemm(false, true, n * Batch, g3, InputSize, T.One, x[..(n * Batch * InputSize)], InputSize,
+            p.Values(Slices.WeightIh), InputSize, T.Zero, gates[..(n * bg)], g3);
+        var whh = p.Values(Slices.WeightHh);
+        _rowScratch ??= new T[hd];
+        for (int j = 0; j < n; j++)
+        {
+            Blas.Gemm(false, true, Batch, g3, hd, T.One, h.Slice(j * bh, bh), hd, whh, hd, T.Zero, _gh, g3);
+            Step(gates.Slice(j * bg, bg), h.Slice(j * bh, bh), h.Slice((j + 1) * bh, bh), _rowScratch, p, false);
+        }
+    }
+
+    /// <summary>
+    /// One step for every row, with the hidden projection of the step in <see cref="_gh"/>: gates (B × 3Hd) hold
+    /// the input side in and r, z, n out; hn receives W_hn h + b_hn per row ([B, Hd], or one row reused when
+    /// <paramref name="perRow"/> is false).
+    /// </summary>
+    private void Step(Span<T> gates, ReadOnlySpan<T> hPrev, Span<T> hNext, Span<T> hn, ParameterSet<T> p, bool perRow)
+    {
+        int hd = Hidden, g3 = GateWidth;
+        var bih = p.Values(Slices.BiasIh);
+        var bhh = p.Values(Slices.BiasHh);
+        for (int b = 0; b < Batch; b++)
+        {
+            var row = gates.Slice(b * g3, g3);
+            var ghRow = _gh.AsSpan(b * g3, g3);
+            TensorPrimitives.Add(ghRow, bhh, ghRow);
+            TensorPrimitives.Add(row, bih, row);
+            // r, z: σ(input side + hidden side)
+            TensorPrimitives.Add(row[..(2 * hd)], ghRow[..(2 * hd)], row[..(2 * hd)]);
+            TensorPrimitives.Sigmoid(row[..(2 * hd)], row[..(2 * hd)]);
+            var r = row[..hd]; var z = row.Slice(hd, hd); var nn = row.Slice(2 * hd, hd);
+            var hnRow = hn.Slice(perRow ? b * hd : 0, hd);
+            ghRow.Slice(2 * hd, hd).CopyTo(hnRow);
+            TensorPrimitives.FusedMultiplyAdd(r, hnRow, nn, nn); // n_pre = x-side + r ⊙ hn
+            TensorPrimitives.Tanh(nn, nn);
+            // h' = n + z ⊙ (h − n)
+            var hOut = hNext.Slice(b * hd, hd);
+            TensorPrimitives.Subtract(hPrev.Slice(b * hd, hd), nn, hOut);
+            TensorPrimitives.FusedMultiplyAdd(z, hOut, nn, hOut);
         }
     }
 

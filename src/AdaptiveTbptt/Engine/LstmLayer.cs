@@ -19,6 +19,7 @@ internal sealed class LstmLayer<T> : RecurrentLayer<T> where T : unmanaged, IFlo
     private T[] _tanhC = [];  // [cap, B, Hd] tanh(c') of each step
     private readonly T[] _dc; // [B, Hd] gradient carried to the previous step's c
     private readonly T[] _bias; // [G·Hd] b_ih + b_hh, summed once per forward call
+    private T[]? _rowScratch;   // [Hd] tanh(c') of one row in Infer
 
     public LstmLayer(RecurrentLayerSlices slices, int inputSize, int hidden, int batch)
         : base(slices, inputSize, hidden, 4, batch)
@@ -56,21 +57,48 @@ internal sealed class LstmLayer<T> : RecurrentLayer<T> where T : unmanaged, IFlo
             var hNext = H.AsSpan((j + 1) * bh, bh);
             var tc = _tanhC.AsSpan(j * bh, bh);
             for (int b = 0; b < Batch; b++)
+                Cell(gates.Slice(b * g4, g4), _bias, cPrev.Slice(b * hd, hd), cNext.Slice(b * hd, hd), tc.Slice(b * hd, hd), hNext.Slice(b * hd, hd));
+        }
+    }
+
+    public override void Infer(ReadOnlySpan<T> x, int n, ParameterSet<T> p, Span<T> gates, Span<T> h, Span<T> cell)
+    {
+        int hd = Hidden, g4 = GateWidth, bh = Batch * hd, bg = Batch * g4;
+        // As Forward, but c is carried in place and tanh(c') is one row's scratch: nothing outlives its step.
+        Blas.Gemm(false, true, n * Batch, g4, InputSize, T.One, x[..(n * Batch * InputSize)], InputSize,
+            p.Values(Slices.WeightIh), InputSize, T.Zero, gates[..(n * bg)], g4);
+        TensorPrimitives.Add(p.Values(Slices.BiasIh), p.Values(Slices.BiasHh), _bias);
+        var whh = p.Values(Slices.WeightHh);
+        var tc = (_rowScratch ??= new T[hd]).AsSpan();
+        for (int j = 0; j < n; j++)
+        {
+            var g = gates.Slice(j * bg, bg);
+            Blas.Gemm(false, true, Batch, g4, hd, T.One, h.Slice(j * bh, bh), hd, whh, hd, T.One, g, g4);
+            var hNext = h.Slice((j + 1) * bh, bh);
+            for (int b = 0; b < Batch; b++)
             {
-                var row = gates.Slice(b * g4, g4);
-                TensorPrimitives.Add(row, _bias, row);
-                TensorPrimitives.Sigmoid(row[..(2 * hd)], row[..(2 * hd)]);          // i, f
-                TensorPrimitives.Tanh(row.Slice(2 * hd, hd), row.Slice(2 * hd, hd));  // g
-                TensorPrimitives.Sigmoid(row.Slice(3 * hd, hd), row.Slice(3 * hd, hd)); // o
-                var i = row[..hd]; var f = row.Slice(hd, hd); var gg = row.Slice(2 * hd, hd); var o = row.Slice(3 * hd, hd);
-                var c = cNext.Slice(b * hd, hd);
-                TensorPrimitives.Multiply(f, cPrev.Slice(b * hd, hd), c);          // c' = f⊙c
-                TensorPrimitives.FusedMultiplyAdd(i, gg, c, c);                     //    + i⊙g
-                var t = tc.Slice(b * hd, hd);
-                TensorPrimitives.Tanh(c, t);
-                TensorPrimitives.Multiply(o, t, hNext.Slice(b * hd, hd));          // h' = o⊙tanh(c')
+                var c = cell.Slice(b * hd, hd);
+                Cell(g.Slice(b * g4, g4), _bias, c, c, tc, hNext.Slice(b * hd, hd));
             }
         }
+    }
+
+    /// <summary>
+    /// One row's step after its pre-activations are summed: gates (4Hd) += bias, then activated in place;
+    /// c' = f⊙c + i⊙g, tanh c', h' = o⊙tanh c'. <paramref name="cNext"/> may be <paramref name="cPrev"/> itself.
+    /// </summary>
+    private static void Cell(Span<T> row, ReadOnlySpan<T> bias, ReadOnlySpan<T> cPrev, Span<T> cNext, Span<T> tanhC, Span<T> hNext)
+    {
+        int hd = cNext.Length;
+        TensorPrimitives.Add(row, bias, row);
+        TensorPrimitives.Sigmoid(row[..(2 * hd)], row[..(2 * hd)]);          // i, f
+        TensorPrimitives.Tanh(row.Slice(2 * hd, hd), row.Slice(2 * hd, hd));  // g
+        TensorPrimitives.Sigmoid(row.Slice(3 * hd, hd), row.Slice(3 * hd, hd)); // o
+        var i = row[..hd]; var f = row.Slice(hd, hd); var gg = row.Slice(2 * hd, hd); var o = row.Slice(3 * hd, hd);
+        TensorPrimitives.Multiply(f, cPrev, cNext);        // c' = f⊙c
+        TensorPrimitives.FusedMultiplyAdd(i, gg, cNext, cNext); //    + i⊙g
+        TensorPrimitives.Tanh(cNext, tanhC);
+        TensorPrimitives.Multiply(o, tanhC, hNext);        // h' = o⊙tanh(c')
     }
 
     public override void BackwardThroughTime(int w0, int n, ParameterSet<T> p, Span<T> stateGrad)

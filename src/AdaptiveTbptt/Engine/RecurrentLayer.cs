@@ -65,6 +65,16 @@ internal abstract class RecurrentLayer<T> where T : unmanaged, IFloatingPointIee
     public abstract void Forward(ReadOnlySpan<T> x, int s0, int n, ParameterSet<T> p);
 
     /// <summary>
+    /// Forward only (evaluation): steps [0, n) with nothing kept for a backward pass — the tape's arithmetic
+    /// (<see cref="Forward"/>'s calls, in its order), so the outputs equal the tape's bit for bit.
+    /// </summary>
+    /// <param name="x">[n, B, In] the inputs.</param>
+    /// <param name="gates">[n, B, G·Hd] scratch: the input projections of all n steps (one GEMM), then each step's gates.</param>
+    /// <param name="h">[(n+1), B, Hd]: slot 0 holds the state before the first step; slot j+1 receives step j's output.</param>
+    /// <param name="cell">[B, Hd] an LSTM's carried cell state, updated in place; empty for the other cells.</param>
+    public abstract void Infer(ReadOnlySpan<T> x, int n, ParameterSet<T> p, Span<T> gates, Span<T> h, Span<T> cell);
+
+    /// <summary>
     /// Backward through time over steps [w0, w0+n), newest first, with <see cref="DHin"/> filled for those steps:
     /// fills the gate gradients of every step. The state H[w0] is a constant (truncation). Weight gradients are
     /// a separate call (<see cref="WeightGradients"/>), so a caller can accumulate them over sub-ranges.

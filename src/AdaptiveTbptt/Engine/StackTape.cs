@@ -189,8 +189,8 @@ public sealed partial class StackTape<T> where T : unmanaged, IFloatingPointIeee
     }
 
     /// <summary>
-    /// Cross-entropy of the newest <paramref name="lossSteps"/> steps without touching any gradient: the
-    /// evaluation path (forward with the state carried, no backward). Returns the loss sum.
+    /// Cross-entropy of the newest <paramref name="lossSteps"/> steps without touching any gradient (forward with
+    /// the state carried, no backward): the reference the forward-only <c>Evaluator</c> is tested against. Returns the loss sum.
     /// </summary>
     public double EvaluateLoss(int lossSteps, ReadOnlySpan<int> targetTokens)
     {
@@ -200,24 +200,6 @@ public sealed partial class StackTape<T> where T : unmanaged, IFloatingPointIeee
         for (int r = 0; r < rows; r++) p.Values(_model.DecoderBias).CopyTo(z.Slice(r * o, o));
         Blas.Gemm(false, true, rows, o, hd, T.One, DecoderInput(first, rows), hd, p.Values(_model.DecoderWeight), hd, T.One, z, o);
         return Losses.SoftmaxCrossEntropy(z, o, CheckTargets(targetTokens, rows), T.Zero);
-    }
-
-    /// <summary>
-    /// Cross-entropy of the newest <paramref name="lossSteps"/> steps added per batch column into
-    /// <paramref name="columnLoss"/> [B]: one decoder GEMM over all those steps, no gradient written. A target of −1
-    /// marks a padding row (a stream shorter than the batch it shares) and adds nothing.
-    /// </summary>
-    public void EvaluateColumnLosses(int lossSteps, ReadOnlySpan<int> targetTokens, Span<double> columnLoss)
-    {
-        var p = _model.Parameters;
-        int hd = _model.Config.HiddenSize, o = Out, rows = lossSteps * Batch, first = Stored - lossSteps;
-        CheckTargets(targetTokens, rows);
-        if (columnLoss.Length != Batch) throw new ArgumentException($"expected {Batch} column sums, got {columnLoss.Length}.", nameof(columnLoss));
-        var z = _logits.AsSpan(0, rows * o);
-        for (int r = 0; r < rows; r++) p.Values(_model.DecoderBias).CopyTo(z.Slice(r * o, o));
-        Blas.Gemm(false, true, rows, o, hd, T.One, DecoderInput(first, rows), hd, p.Values(_model.DecoderWeight), hd, T.One, z, o);
-        for (int r = 0; r < rows; r++)
-            if (targetTokens[r] >= 0) columnLoss[r % Batch] += Losses.CrossEntropy(z.Slice(r * o, o), targetTokens[r]);
     }
 
     /// <summary>Decoder outputs (logits) of the newest step for every batch row, [B, O], e.g. for sampling.</summary>

@@ -33,7 +33,7 @@ public sealed partial class Trainer
     private double _lastTrainLoss = double.NaN; // running train loss as last reported (survives the reset at evaluations)
     private readonly NonFiniteGuard _guard;
     private readonly LearningRateSchedule _schedule;
-    private Evaluator? _validEvaluator, _testEvaluator; // built at the first evaluation round, reused by every later one
+    private Evaluator? _evaluator; // validation and test side by side; built at the first evaluation round, reused by every later one
     private double _evalSeconds; // wall time of evaluation rounds (valid and test), time before a resume included
     private bool _warnedLoss;
 
@@ -270,11 +270,11 @@ public sealed partial class Trainer
     {
         int trainedK = Policy.K; // the K the updates since the last evaluation used
         long started = Stopwatch.GetTimestamp();
-        // One stream at a time: side by side in one batch the losses agreed only to ~1e-9 across thread counts
-        // (a sweep worker's single thread against copy's two), which breaks the exact equality runs are held to.
-        _validEvaluator ??= new Evaluator(_model, [_valid], Options.EvalChunk);
-        _testEvaluator ??= _test is null ? null : new Evaluator(_model, [_test], Options.EvalChunk);
-        double valid = _validEvaluator.MeanLosses()[0], test = _testEvaluator?.MeanLosses()[0] ?? double.NaN;
+        // Validation and test side by side in one batch: each stream's loss is what it is alone, bit for bit (the
+        // columns never meet and no GEMM splits a row's sum), at one read of the weights per step for both.
+        _evaluator ??= new Evaluator(_model, _test is null ? [_valid] : [_valid, _test], Options.EvalChunk);
+        var losses = _evaluator.MeanLosses();
+        double valid = losses[0], test = _test is null ? double.NaN : losses[1];
         _evalSeconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
         double epochNow = Epoch + (double)Position / _train.Steps;
         if (!double.IsFinite(valid))

@@ -1,11 +1,17 @@
 using Tbptt.Engine;
 using Tbptt.Models;
+using Tbptt.Numerics;
 using Tbptt.Training;
+using Tbptt.Truncation;
 using static Tbptt.Tests.TestModels;
 
 namespace Tbptt.Tests;
 
-/// <summary>The side-by-side evaluator against the evaluation it replaced: one stream at a time, its summed loss.</summary>
+/// <summary>
+/// The forward-only, side-by-side evaluator against the evaluation it replaced: one stream at a time on a tape
+/// (the training engine's forward), its summed loss. Equal to float rounding on any backend (relative 1e-5, the
+/// contract), and bit for bit on the managed kernel, whose products never split a row's sum.
+/// </summary>
 public class EvaluationTests
 {
     /// <summary>The previous evaluation, kept as the reference: one stream, chunks on a fresh tape, one loss sum.</summary>
@@ -25,13 +31,21 @@ public class EvaluationTests
         return sum / ((double)stream.Steps * b);
     }
 
-    [Theory]
-    [InlineData(CellKind.Lstm, 2, 7)]
-    [InlineData(CellKind.Gru, 1, 50)]
-    [InlineData(CellKind.Elman, 3, 4)]
-    public void SideBySideStreamsGiveEachStreamsOwnLoss(CellKind cell, int layers, int chunk)
+    private static void Same(double expected, double actual)
     {
-        var config = Tokens(cell, layers) with { Dropout = 0.3 }; // evaluation ignores dropout
+        Assert.Equal(expected, actual, Math.Abs(expected) * 1e-5);
+        if (Blas.Active.Name == "managed") Assert.Equal(expected, actual); // bit for bit
+    }
+
+    [Theory]
+    [InlineData(CellKind.Lstm, 2, 7, 37)]
+    [InlineData(CellKind.Lstm, 1, 200, 150)] // hidden 150: the products' depth spans several of the kernel's k slices
+    [InlineData(CellKind.Gru, 1, 50, 21)]
+    [InlineData(CellKind.Gru, 2, 3, 150)]
+    [InlineData(CellKind.Elman, 3, 4, 9)]
+    public void SideBySideStreamsGiveEachStreamsOwnLoss(CellKind cell, int layers, int chunk, int hidden)
+    {
+        var config = Tokens(cell, layers) with { Dropout = 0.3, HiddenSize = hidden, EmbedSize = 6, InputSize = 11, OutputSize = 11 }; // evaluation ignores dropout
         var model = SequenceModel<float>.Create(config, 3);
         // Different widths and lengths: the shorter stream is padded in the shared batch.
         var valid = TokenStream.NextToken(RandomTokens(5 * 41, config.InputSize, 1), 5);
@@ -39,16 +53,49 @@ public class EvaluationTests
         var evaluator = new Evaluator(model, [valid, test], chunk);
         var both = evaluator.MeanLosses();
         double v = Reference(model, valid, chunk), t = Reference(model, test, chunk);
-        Assert.Equal(v, both[0], v * 1e-6);
-        Assert.Equal(t, both[1], t * 1e-6);
+        Same(v, both[0]);
+        Same(t, both[1]);
         Assert.NotEqual(both[0], both[1]);
 
         // A second round on changed parameters starts from a zero state, as a fresh evaluator would.
         var p = model.Parameters.Data;
         for (int i = 0; i < p.Length; i++) p[i] *= 0.9f;
         var again = evaluator.MeanLosses();
-        Assert.Equal(Reference(model, valid, chunk), again[0], v * 1e-6);
-        Assert.Equal(Reference(model, test, chunk), again[1], t * 1e-6);
-        Assert.Equal(Reference(model, valid, 1000), Evaluation.MeanLoss(model, valid, chunk), v * 1e-6);
+        Same(Reference(model, valid, chunk), again[0]);
+        Same(Reference(model, test, chunk), again[1]);
+        // The chunk bounds memory only; one stream alone is the same stream side by side.
+        Same(Reference(model, valid, 1000), Evaluation.MeanLoss(model, valid, chunk));
+        Same(again[1], new Evaluator(model, [test], 1).MeanLosses()[0]);
+    }
+
+    [Fact]
+    public void TheSameParametersGiveTheSameNumbersTwice()
+    {
+        var config = Tokens(CellKind.Lstm, 2) with { HiddenSize = 64, EmbedSize = 8, InputSize = 13, OutputSize = 13 };
+        var model = SequenceModel<float>.Create(config, 5);
+        var valid = TokenStream.NextToken(RandomTokens(10 * 120, 13, 3), 10);
+        var test = TokenStream.NextToken(RandomTokens(10 * 110, 13, 4), 10);
+        var first = new Evaluator(model, [valid, test], 200).MeanLosses();
+        var reused = new Evaluator(model, [valid, test], 200);
+        reused.MeanLosses();
+        Assert.Equal(first, reused.MeanLosses()); // bit for bit, a reused evaluator included
+        Assert.Equal(first, new Evaluator(model, [valid, test], 200).MeanLosses());
+    }
+
+    [Fact]
+    public void TheTrainerEvaluatesValidationAndTestAsEachAlone()
+    {
+        var config = Tokens(CellKind.Lstm, 2) with { HiddenSize = 24, EmbedSize = 6, InputSize = 9, OutputSize = 9, Dropout = 0.2 };
+        var model = SequenceModel<float>.Create(config, 2);
+        var train = TokenStream.NextToken(RandomTokens(4 * 200, 9, 1), 4);
+        var valid = TokenStream.NextToken(RandomTokens(3 * 90, 9, 2), 3);
+        var test = TokenStream.NextToken(RandomTokens(2 * 70, 9, 3), 2);
+        var trainer = new Trainer(model, new TrainerOptions { Epochs = 1, LearningRate = 0.5, Optimizer = "sgd" }, train, valid, test)
+            { Policy = new FixedTruncation(10, 10) };
+        var summary = trainer.Run();
+        var last = summary.Evaluations[^1];
+        Same(Reference(model, valid, 200), last.ValidLoss);
+        Same(Reference(model, test, 200), last.TestLoss);
+        Assert.True(summary.EvalSeconds > 0 && summary.EvalSeconds <= summary.WallSeconds);
     }
 }
