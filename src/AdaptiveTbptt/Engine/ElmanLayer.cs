@@ -37,11 +37,11 @@ internal sealed class ElmanLayer<T> : RecurrentLayer<T> where T : unmanaged, IFl
         Blas.Gemm(false, true, n * Batch, hd, InputSize, T.One, x[..(n * Batch * InputSize)],
             InputSize, p.Values(Slices.WeightIh), InputSize, T.Zero, h.Slice(bh, n * bh), hd);
         TensorPrimitives.Add(p.Values(Slices.BiasIh), p.Values(Slices.BiasHh), _bias);
-        var whh = p.Values(Slices.WeightHh);
+        var whhT = PackForward(p);
         for (int j = 0; j < n; j++)
         {
             var hj = h.Slice((j + 1) * bh, bh);
-            Blas.Gemm(false, true, Batch, hd, hd, T.One, h.Slice(j * bh, bh), hd, whh, hd, T.One, hj, hd);
+            Blas.Gemm(false, Batch, T.One, h.Slice(j * bh, bh), hd, whhT, T.One, hj, hd);
             for (int b = 0; b < Batch; b++)
             {
                 var row = hj.Slice(b * hd, hd);
@@ -60,7 +60,7 @@ internal sealed class ElmanLayer<T> : RecurrentLayer<T> where T : unmanaged, IFl
         int hd = Hidden, bh = Batch * hd;
         var dh = Dh.AsSpan();
         dh.Clear();
-        var whh = p.Values(Slices.WeightHh);
+        var whh = PackBackward(p, stateGrad.IsEmpty ? n - 1 : n);
         for (int j = w0 + n - 1; j >= w0; j--)
         {
             var dPre = DGates.AsSpan(j * bh, bh);
@@ -77,7 +77,7 @@ internal sealed class ElmanLayer<T> : RecurrentLayer<T> where T : unmanaged, IFl
             }
             if (j > w0 || !stateGrad.IsEmpty)
             {
-                Blas.Gemm(false, false, Batch, hd, hd, T.One, dPre, hd, whh, hd, T.Zero, dh, hd);
+                Blas.Gemm(false, Batch, T.One, dPre, hd, whh!, T.Zero, dh, hd);
                 if (!stateGrad.IsEmpty)
                     dh.CopyTo(stateGrad.Slice((j - w0) * bh, bh));
             }

@@ -42,11 +42,11 @@ internal sealed class GruLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloa
         // gates[s0..] (n·B × 3Hd) = X · W_ihᵀ, the input side of every step at once
         Blas.Gemm(false, true, n * Batch, g3, InputSize, T.One, x.Slice(s0 * Batch * InputSize, n * Batch * InputSize),
             InputSize, p.Values(Slices.WeightIh), InputSize, T.Zero, Gates.AsSpan(s0 * bg, n * bg), g3);
-        var whh = p.Values(Slices.WeightHh);
+        var whhT = PackForward(p);
         for (int j = s0; j < s0 + n; j++)
         {
             // gh (B × 3Hd) = h_j · W_hhᵀ
-            Blas.Gemm(false, true, Batch, g3, hd, T.One, H.AsSpan(j * bh, bh), hd, whh, hd, T.Zero, _gh, g3);
+            Blas.Gemm(false, Batch, T.One, H.AsSpan(j * bh, bh), hd, whhT, T.Zero, _gh, g3);
             Step(Gates.AsSpan(j * bg, bg), H.AsSpan(j * bh, bh), H.AsSpan((j + 1) * bh, bh), _hn.AsSpan(j * bh, bh), p, true);
         }
     }
@@ -57,11 +57,11 @@ internal sealed class GruLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloa
         // As Forward; the hidden projection of n, which backward would need, goes to one row's scratch.
         Blas.Gemm(false, true, n * Batch, g3, InputSize, T.One, x[..(n * Batch * InputSize)], InputSize,
             p.Values(Slices.WeightIh), InputSize, T.Zero, gates[..(n * bg)], g3);
-        var whh = p.Values(Slices.WeightHh);
+        var whhT = PackForward(p);
         _rowScratch ??= new T[hd];
         for (int j = 0; j < n; j++)
         {
-            Blas.Gemm(false, true, Batch, g3, hd, T.One, h.Slice(j * bh, bh), hd, whh, hd, T.Zero, _gh, g3);
+            Blas.Gemm(false, Batch, T.One, h.Slice(j * bh, bh), hd, whhT, T.Zero, _gh, g3);
             Step(gates.Slice(j * bg, bg), h.Slice(j * bh, bh), h.Slice((j + 1) * bh, bh), _rowScratch, p, false);
         }
     }
@@ -102,7 +102,7 @@ internal sealed class GruLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloa
         int hd = Hidden, g3 = GateWidth, bh = Batch * hd, bg = Batch * g3;
         var dh = Dh.AsSpan();
         dh.Clear();
-        var whh = p.Values(Slices.WeightHh);
+        var whh = PackBackward(p, stateGrad.IsEmpty ? n - 1 : n);
         for (int j = w0 + n - 1; j >= w0; j--)
         {
             TensorPrimitives.Add(dh, DHin.AsSpan(j * bh, bh), dh);
@@ -117,7 +117,7 @@ internal sealed class GruLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloa
             if (j > w0 || !stateGrad.IsEmpty)
             {
                 // dh (B × Hd) += dGh (B × 3Hd) · W_hh (3Hd × Hd)
-                Blas.Gemm(false, false, Batch, hd, g3, T.One, dGh, g3, whh, hd, T.One, dh, hd);
+                Blas.Gemm(false, Batch, T.One, dGh, g3, whh!, T.One, dh, hd);
                 if (!stateGrad.IsEmpty)
                     dh.CopyTo(stateGrad.Slice((j - w0) * bh, bh));
             }

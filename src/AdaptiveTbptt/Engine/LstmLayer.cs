@@ -46,12 +46,12 @@ internal sealed class LstmLayer<T> : RecurrentLayer<T> where T : unmanaged, IFlo
         Blas.Gemm(false, true, n * Batch, g4, InputSize, T.One, x.Slice(s0 * Batch * InputSize, n * Batch * InputSize),
             InputSize, p.Values(Slices.WeightIh), InputSize, T.Zero, Gates.AsSpan(s0 * bg, n * bg), g4);
         TensorPrimitives.Add(p.Values(Slices.BiasIh), p.Values(Slices.BiasHh), _bias);
-        var whh = p.Values(Slices.WeightHh);
+        var whhT = PackForward(p);
         for (int j = s0; j < s0 + n; j++)
         {
             var gates = Gates.AsSpan(j * bg, bg);
             // gates (B × 4Hd) += h_{j} (B × Hd) · W_hhᵀ
-            Blas.Gemm(false, true, Batch, g4, hd, T.One, H.AsSpan(j * bh, bh), hd, whh, hd, T.One, gates, g4);
+            Blas.Gemm(false, Batch, T.One, H.AsSpan(j * bh, bh), hd, whhT, T.One, gates, g4);
             var cPrev = _c.AsSpan(j * bh, bh);
             var cNext = _c.AsSpan((j + 1) * bh, bh);
             var hNext = H.AsSpan((j + 1) * bh, bh);
@@ -68,12 +68,12 @@ internal sealed class LstmLayer<T> : RecurrentLayer<T> where T : unmanaged, IFlo
         Blas.Gemm(false, true, n * Batch, g4, InputSize, T.One, x[..(n * Batch * InputSize)], InputSize,
             p.Values(Slices.WeightIh), InputSize, T.Zero, gates[..(n * bg)], g4);
         TensorPrimitives.Add(p.Values(Slices.BiasIh), p.Values(Slices.BiasHh), _bias);
-        var whh = p.Values(Slices.WeightHh);
+        var whhT = PackForward(p);
         var tc = (_rowScratch ??= new T[hd]).AsSpan();
         for (int j = 0; j < n; j++)
         {
             var g = gates.Slice(j * bg, bg);
-            Blas.Gemm(false, true, Batch, g4, hd, T.One, h.Slice(j * bh, bh), hd, whh, hd, T.One, g, g4);
+            Blas.Gemm(false, Batch, T.One, h.Slice(j * bh, bh), hd, whhT, T.One, g, g4);
             var hNext = h.Slice((j + 1) * bh, bh);
             for (int b = 0; b < Batch; b++)
             {
@@ -108,7 +108,7 @@ internal sealed class LstmLayer<T> : RecurrentLayer<T> where T : unmanaged, IFlo
         var dc = _dc.AsSpan();
         dh.Clear();
         dc.Clear(); // nothing flows back from beyond the window's newest step
-        var whh = p.Values(Slices.WeightHh);
+        var whh = PackBackward(p, stateGrad.IsEmpty ? n - 1 : n);
         for (int j = w0 + n - 1; j >= w0; j--)
         {
             TensorPrimitives.Add(dh, DHin.AsSpan(j * bh, bh), dh); // total ∂L/∂h' of step j
@@ -122,7 +122,7 @@ internal sealed class LstmLayer<T> : RecurrentLayer<T> where T : unmanaged, IFlo
             if (j > w0 || !stateGrad.IsEmpty)
             {
                 // dh (B × Hd) = dGates (B × 4Hd) · W_hh (4Hd × Hd): the carry to the state this step read
-                Blas.Gemm(false, false, Batch, hd, g4, T.One, dGates, g4, whh, hd, T.Zero, dh, hd);
+                Blas.Gemm(false, Batch, T.One, dGates, g4, whh!, T.Zero, dh, hd);
             }
             if (!stateGrad.IsEmpty)
             {

@@ -42,6 +42,26 @@ internal abstract class RecurrentLayer<T> where T : unmanaged, IFloatingPointIee
     /// <summary>[B, Hd] gradient carried to the previous step's h.</summary>
     protected readonly T[] Dh;
 
+    private readonly Numerics.PackedOperand<T> _whhT = new(), _whh = new();
+
+    /// <summary>
+    /// W_hhᵀ packed for the h·W_hhᵀ products of one forward call: every step of a window multiplies by the same
+    /// weight, and at one step's few rows repacking it per product would cost as much as the product.
+    /// </summary>
+    protected Numerics.PackedOperand<T> PackForward(ParameterSet<T> p)
+    {
+        Numerics.Blas.Pack(true, Hidden, GateWidth, p.Values(Slices.WeightHh), Hidden, _whhT);
+        return _whhT;
+    }
+
+    /// <summary>W_hh packed for the dG·W_hh products of one backward call (null when it makes none).</summary>
+    protected Numerics.PackedOperand<T>? PackBackward(ParameterSet<T> p, int products)
+    {
+        if (products < 1) return null;
+        Numerics.Blas.Pack(false, GateWidth, Hidden, p.Values(Slices.WeightHh), Hidden, _whh);
+        return _whh;
+    }
+
     /// <summary>Floats of recurrent state per batch row (Hd, or 2·Hd for an LSTM's h and c).</summary>
     public virtual int StateWidth => Hidden;
 

@@ -14,18 +14,25 @@ public static partial class Blas
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Gemm<T>(bool transA, bool transB, int m, int n, int k,
         T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb,
+        T beta, Span<T> c, int ldc) where T : unmanaged, IFloatingPointIeee754<T> =>
+        GemmOn(Active, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+
+    /// <summary>The product on a given backend (a packed operand's products stay on the backend that packed it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GemmOn<T>(IBlasBackend backend, bool transA, bool transB, int m, int n, int k,
+        T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb,
         T beta, Span<T> c, int ldc) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (typeof(T) == typeof(float))
         {
-            Active.Gemm(transA, transB, m, n, k,
+            backend.Gemm(transA, transB, m, n, k,
                 float.CreateTruncating(alpha), MemoryMarshal.Cast<T, float>(a), lda,
                 MemoryMarshal.Cast<T, float>(b), ldb,
                 float.CreateTruncating(beta), MemoryMarshal.Cast<T, float>(c), ldc);
         }
         else if (typeof(T) == typeof(double))
         {
-            Active.Gemm(transA, transB, m, n, k,
+            backend.Gemm(transA, transB, m, n, k,
                 double.CreateTruncating(alpha), MemoryMarshal.Cast<T, double>(a), lda,
                 MemoryMarshal.Cast<T, double>(b), ldb,
                 double.CreateTruncating(beta), MemoryMarshal.Cast<T, double>(c), ldc);

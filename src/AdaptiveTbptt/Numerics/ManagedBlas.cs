@@ -110,6 +110,70 @@ internal sealed unsafe class ManagedBlas : IBlasBackend
         }
     }
 
+    /// <summary>Packs op(B) (k × n) into <paramref name="into"/> in the layout <see cref="GemmPacked"/> reads: for each k slice
+    /// of depth Kc, the whole width as Nr-column slivers (zero-padded to Npad), exactly what each product would pack.</summary>
+    public void Pack<T>(bool transB, int k, int n, ReadOnlySpan<T> b, int ldb, PackedOperand<T> into)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        fixed (T* pb = b)
+        {
+            var problem = new GemmProblem<T> { B = pb, N = n, K = k, Ldb = ldb, TransB = transB };
+            switch (Simd)
+            {
+                case ManagedSimd.Vector512: PackAll<Simd512<T>, Vector512<T>, T>(&problem, into); break;
+                case ManagedSimd.Vector256: PackAll<Simd256<T>, Vector256<T>, T>(&problem, into); break;
+                default: PackAll<SimdVector<T>, Vector<T>, T>(&problem, into); break;
+            }
+        }
+    }
+
+    void PackAll<TS, TV, T>(GemmProblem<T>* p, PackedOperand<T> into)
+        where TS : struct, ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int nr = GemmMicroKernel<TS, TV, T>.Nr, kc = Blocking(nr, sizeof(T)).Kc;
+        int npad = (p->N + nr - 1) / nr * nr;
+        T* dst = into.Reserve(npad * p->K);
+        for (int pc = 0; pc < p->K; pc += kc)
+            GemmDriver<TS, TV, T>.PackPanel(*p, pc, Math.Min(kc, p->K - pc), 0, p->N, dst + (nint)pc * npad);
+        into.SetPacked(this, p->K, p->N, kc, nr, npad);
+    }
+
+    /// <summary><c>C = α·op(A)·B + β·C</c> with B as <see cref="Pack"/> left it (by this instance or one of the same width and blocking).</summary>
+    public void GemmPacked<T>(bool transA, int m, T alpha, ReadOnlySpan<T> a, int lda, PackedOperand<T> b, T beta, Span<T> c, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = b.N, k = b.K;
+        Blas.Validate(transA, false, m, n, k, a.Length, lda, k * n, Math.Max(n, 1), c.Length, ldc);
+        if (m == 0 || n == 0) return;
+        if (k == 0 || alpha == T.Zero)
+        {
+            ScaleC(m, n, beta, c, ldc);
+            return;
+        }
+        fixed (T* pa = a, pc = c)
+        {
+            var problem = new GemmProblem<T>
+            {
+                A = pa, C = pc, M = m, N = n, K = k, Lda = lda, Ldc = ldc, TransA = transA, Alpha = alpha, Beta = beta,
+                PackedB = b.Data, PackedNpad = b.Npad,
+            };
+            switch (Simd)
+            {
+                case ManagedSimd.Vector512: RunPacked<Simd512<T>, Vector512<T>, T>(&problem, b); break;
+                case ManagedSimd.Vector256: RunPacked<Simd256<T>, Vector256<T>, T>(&problem, b); break;
+                default: RunPacked<SimdVector<T>, Vector<T>, T>(&problem, b); break;
+            }
+        }
+    }
+
+    void RunPacked<TS, TV, T>(GemmProblem<T>* p, PackedOperand<T> b)
+        where TS : struct, ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (b.Nr != GemmMicroKernel<TS, TV, T>.Nr || b.Kc != Blocking(b.Nr, sizeof(T)).Kc)
+            throw new InvalidOperationException($"the operand was packed for slivers of {b.Nr} and k slices of {b.Kc}; this kernel reads another layout (pack it again).");
+        Run<TS, TV, T>(p);
+    }
+
     static void ScaleC<T>(int m, int n, T beta, Span<T> c, int ldc) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (beta == T.One) return;
@@ -135,6 +199,9 @@ internal sealed unsafe class ManagedBlas : IBlasBackend
     {
         int mr = GemmMicroKernel<TS, TV, T>.Mr, nr = GemmMicroKernel<TS, TV, T>.Nr;
         var blocking = Blocking(nr, sizeof(T));
+        // A prepacked B is laid out in whole slivers: its column panels must start on one (a panel's width does
+        // not change any sum, only which columns are visited together).
+        if (p->PackedB != null) blocking = blocking with { Nc = (blocking.Nc + nr - 1) / nr * nr };
         int parts = 1;
         bool alongN = p->N >= p->M; // split the larger side: the operand every part re-packs is the smaller one
         int unit = alongN ? nr : mr;

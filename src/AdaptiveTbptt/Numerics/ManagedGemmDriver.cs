@@ -16,6 +16,9 @@ internal unsafe struct GemmProblem<T> where T : unmanaged
     public int M, N, K, Lda, Ldb, Ldc;
     public bool TransA, TransB;
     public T Alpha, Beta;
+    /// <summary>Null, or op(B) already packed (<see cref="ManagedBlas.Pack"/>): k slice pc starts at pc·PackedNpad.</summary>
+    public T* PackedB;
+    public int PackedNpad;
 }
 
 /// <summary>Cache blocking: a kc × nc panel of B (L3), an mc × kc block of A (L2), kc × Nr slivers in L1.</summary>
@@ -41,7 +44,7 @@ internal static unsafe class GemmDriver<TS, TV, T>
         int mcMax = RoundUp(Math.Min(blk.Mc, i1 - i0), Mr);
         int ncMax = RoundUp(Math.Min(blk.Nc, j1 - j0), nr);
         T* ap = PackBuffers<T>.A(mcMax * kcMax);
-        T* bp = PackBuffers<T>.B(ncMax * kcMax);
+        T* bp = p.PackedB == null ? PackBuffers<T>.B(ncMax * kcMax) : null;
 
         var first = p.Beta == T.Zero ? GemmMicroKernel<TS, TV, T>.Update.Overwrite
             : p.Beta == T.One ? GemmMicroKernel<TS, TV, T>.Update.Accumulate
@@ -53,7 +56,9 @@ internal static unsafe class GemmDriver<TS, TV, T>
             for (int pc = 0; pc < p.K; pc += blk.Kc)
             {
                 int kc = Math.Min(blk.Kc, p.K - pc);
-                PackB(p, pc, kc, jc, nc, bp);
+                // A prepacked B holds this panel's slivers already: the same values PackB would write.
+                T* panel = p.PackedB != null ? p.PackedB + (nint)pc * p.PackedNpad + (nint)jc * kc : bp;
+                if (p.PackedB == null) PackB(p, pc, kc, jc, nc, bp);
                 // Later k slices add onto what the first one wrote: β applies exactly once.
                 var update = pc == 0 ? first : GemmMicroKernel<TS, TV, T>.Update.Accumulate;
                 for (int ic = i0; ic < i1; ic += blk.Mc)
@@ -63,7 +68,7 @@ internal static unsafe class GemmDriver<TS, TV, T>
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         int cols = Math.Min(nr, nc - jr);
-                        T* bs = bp + (nint)jr * kc;
+                        T* bs = panel + (nint)jr * kc;
                         T* ct = p.C + (nint)ic * p.Ldc + jc + jr;
                         for (int ir = 0; ir < mc; ir += Mr)
                         {
@@ -128,6 +133,9 @@ internal static unsafe class GemmDriver<TS, TV, T>
     /// Packs op(B)[pc..pc+kc, jc..jc+nc) as Nr-column slivers, each kc × Nr with the column index fastest,
     /// zero-padding the last sliver's missing columns.
     /// </summary>
+    /// <summary>op(B)[pc..pc+kc, jc..jc+nc) as <see cref="Run"/> packs it, for an operand packed once for many products.</summary>
+    public static void PackPanel(in GemmProblem<T> p, int pc, int kc, int jc, int nc, T* dst) => PackB(p, pc, kc, jc, nc, dst);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void PackB(in GemmProblem<T> p, int pc, int kc, int jc, int nc, T* dst)
     {
