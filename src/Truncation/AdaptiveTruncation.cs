@@ -72,7 +72,7 @@ public sealed record KEstimate(long Update, int K, double LogBeta, double Relati
 /// </summary>
 public sealed class AdaptiveTruncation : ITruncationPolicy
 {
-    private readonly Func<GradientNormProfile> _probe;
+    private readonly Func<int, IReadOnlyList<GradientNormProfile>> _probes;
     private readonly List<KEstimate> _history = [];
     private readonly double[] _tracked;
 
@@ -80,12 +80,19 @@ public sealed class AdaptiveTruncation : ITruncationPolicy
     /// <param name="trackedDeltas">Extra δ values whose κ̂ is recorded at each estimate (for logs and plots).</param>
     /// <param name="options">The controller's settings; validated here.</param>
     public AdaptiveTruncation(AdaptiveOptions options, Func<GradientNormProfile> probe, IReadOnlyList<double>? trackedDeltas = null)
+        : this(options, Sequential(probe ?? throw new ArgumentNullException(nameof(probe))), trackedDeltas) { }
+
+    /// <param name="probes">Returns the given number P of φ tables at the current parameters, in the order P calls of
+    /// a single probe would (a trainer may run them as one batch: the same tables at less cost).</param>
+    /// <param name="trackedDeltas">Extra δ values whose κ̂ is recorded at each estimate (for logs and plots).</param>
+    /// <param name="options">The controller's settings; validated here.</param>
+    public AdaptiveTruncation(AdaptiveOptions options, Func<int, IReadOnlyList<GradientNormProfile>> probes, IReadOnlyList<double>? trackedDeltas = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(probe);
+        ArgumentNullException.ThrowIfNull(probes);
         options.Validate();
         Options = options;
-        _probe = probe;
+        _probes = probes;
         _tracked = (trackedDeltas ?? []).ToArray();
         K = Math.Clamp(options.K0, options.KMin, options.KMax);
     }
@@ -130,9 +137,12 @@ public sealed class AdaptiveTruncation : ITruncationPolicy
         var ks = new List<int>(o.Probes);
         BiasEstimate? last = null;
         double[] deltas = [o.Delta, .. _tracked];
-        for (int i = 0; i < o.Probes; i++)
+        var profiles = _probes(o.Probes);
+        if (profiles is null || profiles.Count != o.Probes)
+            throw new InvalidOperationException($"the probe callback returned {profiles?.Count ?? 0} φ tables for {o.Probes} probes.");
+        foreach (var table in profiles)
         {
-            var profile = _probe() ?? throw new InvalidOperationException("the probe callback returned no φ table.");
+            var profile = table ?? throw new InvalidOperationException("the probe callback returned no φ table.");
             var options = o.Estimator with { KMin = Math.Min(o.KMin, profile.Window), KMax = Math.Min(o.KMax, profile.Window) };
             last = BiasEstimator.Estimate(profile, options, deltas);
             ks.Add(last.KByDelta[0].K);
@@ -143,6 +153,15 @@ public sealed class AdaptiveTruncation : ITruncationPolicy
         _history.Add(estimate);
         return estimate;
     }
+
+    /// <summary>P tables from P calls of a single probe, in order.</summary>
+    private static Func<int, IReadOnlyList<GradientNormProfile>> Sequential(Func<GradientNormProfile> probe) =>
+        count =>
+        {
+            var tables = new GradientNormProfile[count];
+            for (int i = 0; i < count; i++) tables[i] = probe();
+            return tables;
+        };
 
     /// <summary>Restores K and the estimate history of a resumed run.</summary>
     public void Restore(int k, IEnumerable<KEstimate> history)

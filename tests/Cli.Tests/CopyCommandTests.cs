@@ -31,14 +31,14 @@ public class CopyCommandTests
     private static string Rows(string dir, string run = "fixed-k3-seed1") =>
         WithoutWallTimes(Path.Combine(dir, "runs", run, "metrics.csv"));
 
-    /// <summary>A metrics file's rows without its wall-clock columns (wall_seconds, eval_seconds): the rest is bit for bit.</summary>
+    /// <summary>A metrics file's rows without its wall-clock columns (RunMetrics.WallClockColumns): the rest is bit for bit.</summary>
     internal static string WithoutWallTimes(string metrics)
     {
         var lines = File.ReadAllLines(metrics);
         var header = lines[0].Split(',');
-        int wall = Array.IndexOf(header, "wall_seconds"), eval = Array.IndexOf(header, "eval_seconds");
-        Assert.True(wall >= 0 && eval >= 0, lines[0]);
-        return string.Join('\n', lines.Select(l => string.Join(',', l.Split(',').Where((_, i) => i != wall && i != eval))));
+        var clock = Tbptt.LanguageModel.Runs.RunMetrics.WallClockColumns.Select(c => Array.IndexOf(header, c)).ToArray();
+        Assert.True(clock.All(i => i >= 0), lines[0]);
+        return string.Join('\n', lines.Select(l => string.Join(',', l.Split(',').Where((_, i) => !clock.Contains(i)))));
     }
 
     private static string RunFixed(params string[] extra)

@@ -28,13 +28,33 @@ public class ControllerTests
     {
         var probe = new CountingProbe(0.8);
         Assert.Equal("options", Assert.Throws<ArgumentNullException>(() => new AdaptiveTruncation(null!, probe.Next)).ParamName);
-        Assert.Equal("probe", Assert.Throws<ArgumentNullException>(() => new AdaptiveTruncation(new AdaptiveOptions(), null!)).ParamName);
+        Assert.Equal("probe", Assert.Throws<ArgumentNullException>(() => new AdaptiveTruncation(new AdaptiveOptions(), (Func<GradientNormProfile>)null!)).ParamName);
+        Assert.Equal("probes", Assert.Throws<ArgumentNullException>(() => new AdaptiveTruncation(new AdaptiveOptions(), (Func<int, IReadOnlyList<GradientNormProfile>>)null!)).ParamName);
         Assert.Throws<ArgumentNullException>(() => new AdaptiveTruncation(new AdaptiveOptions { Estimator = null! }, probe.Next));
         var controller = new AdaptiveTruncation(new AdaptiveOptions(), probe.Next);
         Assert.Equal("history", Assert.Throws<ArgumentNullException>(() => controller.Restore(5, null!)).ParamName);
         Assert.Equal("rng", Assert.Throws<ArgumentNullException>(() => new VariableLengthTruncation(10).Next(null!)).ParamName);
         var empty = new AdaptiveTruncation(new AdaptiveOptions { Probes = 1 }, () => null!);
         Assert.Contains("no φ table", Assert.Throws<InvalidOperationException>(() => empty.Reestimate()).Message);
+        var short_ = new AdaptiveTruncation(new AdaptiveOptions { Probes = 3 }, count => [probe.Next()]);
+        Assert.Contains("1 φ tables for 3 probes", Assert.Throws<InvalidOperationException>(() => short_.Reestimate()).Message);
+    }
+
+    [Fact]
+    public void ABatchedProbeCallbackChoosesTheKOfTheSameTablesCalledOneByOne()
+    {
+        var options = new AdaptiveOptions { Probes = 3, K0 = 5, KMin = 1, KMax = 60 };
+        var single = new AdaptiveTruncation(options, new CountingProbe(0.8).Next);
+        var tables = new CountingProbe(0.8);
+        var batched = new AdaptiveTruncation(options, count => Enumerable.Range(0, count).Select(_ => tables.Next()).ToArray());
+        for (int i = 0; i < 3; i++)
+        {
+            var a = single.Reestimate(i);
+            var b = batched.Reestimate(i);
+            Assert.Equal(a.K, b.K);
+            Assert.Equal(a.ProbeKs, b.ProbeKs);
+            Assert.Equal(a.LogBeta, b.LogBeta);
+        }
     }
 
     [Fact]

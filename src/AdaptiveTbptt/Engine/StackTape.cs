@@ -154,7 +154,9 @@ public sealed partial class StackTape<T> where T : unmanaged, IFloatingPointIeee
     /// <paramref name="scale"/>) accumulated into the decoder parameters, and ∂/∂h of the top layer written
     /// for the newest <paramref name="window"/> steps (zero where a step has no loss). Returns the loss sum.
     /// </summary>
-    public double Loss(int lossSteps, int window, ReadOnlySpan<int> targetTokens, ReadOnlySpan<T> targetVectors, T scale)
+    /// <param name="weights">False: the decoder's parameter gradients are not accumulated (a probe's state
+    /// gradients need only ∂/∂h), and nothing is written to the gradient buffer.</param>
+    public double Loss(int lossSteps, int window, ReadOnlySpan<int> targetTokens, ReadOnlySpan<T> targetVectors, T scale, bool weights = true)
     {
         var c = _model.Config;
         var p = _model.Parameters;
@@ -171,10 +173,13 @@ public sealed partial class StackTape<T> where T : unmanaged, IFloatingPointIeee
             LossKind.CrossEntropy => Losses.SoftmaxCrossEntropy(z, o, CheckTargets(targetTokens, rows), scale),
             _ => Losses.SquaredError(z, targetVectors, c.Loss == LossKind.SigmoidSquaredError, scale),
         };
-        // dW_dec (O × Hd) += dzᵀ · H_top; db_dec += Σ_rows dz
-        Blas.Gemm(true, false, o, hd, rows, T.One, z, o, hTop, hd, T.One, p.Gradient(_model.DecoderWeight), hd);
-        var db = p.Gradient(_model.DecoderBias);
-        for (int r = 0; r < rows; r++) TensorPrimitives.Add(db, z.Slice(r * o, o), db);
+        if (weights)
+        {
+            // dW_dec (O × Hd) += dzᵀ · H_top; db_dec += Σ_rows dz
+            Blas.Gemm(true, false, o, hd, rows, T.One, z, o, hTop, hd, T.One, p.Gradient(_model.DecoderWeight), hd);
+            var db = p.Gradient(_model.DecoderBias);
+            for (int r = 0; r < rows; r++) TensorPrimitives.Add(db, z.Slice(r * o, o), db);
+        }
         // ∂L/∂h_top for window steps: zero, then dz · W_dec where the step has a loss and lies in the window
         int w0 = Stored - window, from = Math.Max(first, w0);
         top.DHin.AsSpan(w0 * Batch * hd, (from - w0) * Batch * hd).Clear();

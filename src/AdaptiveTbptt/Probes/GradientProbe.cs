@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using Tbptt.Engine;
 using Tbptt.Models;
 
@@ -60,7 +61,9 @@ public sealed record ProbeResult(double[,] Phi, double[][] MeanGradient, int[] O
 /// through a burn-in of b steps from the zero state, then W steps, backpropagates the loss of the last step
 /// only, and records for every lag the norm of the gradient with respect to the state h_{W−k} (every layer's
 /// hidden and, for an LSTM, cell vector). All S samples go through the engine as one batch: one forward and
-/// one backward pass per probe; buffers are allocated once per probe object.
+/// one backward pass per probe; buffers are allocated once per probe object. Built for G groups, it runs G probes
+/// (G·S samples) as that one batch and returns each group's table: the rows never meet, so each table is the
+/// one its probe alone would give (bit for bit on the managed kernel), at one pass over the weights per step.
 /// </summary>
 /// <remarks>
 /// "Gradient with respect to the state" is taken in the state view: h_t is the input of step t+1, so
@@ -68,7 +71,8 @@ public sealed record ProbeResult(double[,] Phi, double[][] MeanGradient, int[] O
 /// belongs to h^{l+1}_t, which is another component of the same state). For k = 0 only the top layer's h
 /// receives the decoder gradient. This is what PyTorch reports as <c>.grad</c> of the (h, c) tensors passed
 /// between single-step calls, the paper's set-up.
-/// The parameter gradients of a probe do not disturb training: the gradient buffer is saved and restored.
+/// A φ table needs state gradients only: without a bias grid no parameter gradient is computed and the
+/// gradient buffer is not touched; with one, the buffer is saved and restored, so training is not disturbed.
 /// </remarks>
 public sealed class GradientProbe<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -77,32 +81,49 @@ public sealed class GradientProbe<T> where T : unmanaged, IFloatingPointIeee754<
     private readonly StackTape<T> _tape;
     private readonly T[][] _stateGrads;
     private readonly int[] _inputs, _targets;
-    private readonly T[] _savedGrad, _fullGrad;
+    private readonly T[] _savedGrad, _fullGrad; // empty without a bias grid
     private readonly List<T[]> _snapshots = [];
-    private readonly double[,] _phi;     // [W, S], reused by every run
-    private readonly double[][] _mean;   // [W][state], reused by every run
+    private readonly int _groups;
+    private readonly double[][,] _phi;   // per group [W, S], reused by every run
+    private readonly double[][][] _mean; // per group [W][state], reused by every run
+    private readonly double[] _row;      // [widest layer state] one sample's state gradient in double
 
     /// <summary>A probe of <paramref name="model"/> at its current parameters (it reads them at every run).</summary>
-    public GradientProbe(SequenceModel<T> model, ProbeOptions options)
+    public GradientProbe(SequenceModel<T> model, ProbeOptions options) : this(model, options, 1) { }
+
+    /// <summary>
+    /// <paramref name="groups"/> probes of S samples each, run as one batch of groups·S rows by
+    /// <see cref="RunGroups"/>. A bias grid needs one group: ĝ_K sums over every row of the batch.
+    /// </summary>
+    public GradientProbe(SequenceModel<T> model, ProbeOptions options, int groups)
     {
         options.Validate();
         if (model.Config.Input != InputKind.Tokens || model.Config.Loss != LossKind.CrossEntropy)
             throw new NotSupportedException("the probe reads token streams: it needs a token-input, cross-entropy model.");
+        if (groups < 1) throw new ArgumentOutOfRangeException(nameof(groups), groups, "a probe runs at least one group.");
+        if (groups > 1 && options.BiasGrid.Count > 0)
+            throw new ArgumentException("the measured bias ĝ_K is one probe's: probes batched in groups need an empty bias grid.", nameof(groups));
         _model = model;
         _options = options;
-        int w = options.Window, s = options.Samples;
-        CheckMemory(model.Config, options);
+        _groups = groups;
+        int w = options.Window, s = options.Samples * groups;
+        CheckMemory(model.Config, options with { Samples = s });
         // The probe measures the network as it is, without dropout noise.
         _tape = new StackTape<T>(model, s, w) { Training = false };
         _stateGrads = _tape.Layers.Select(l => new T[w * s * l.StateWidth]).ToArray();
         _inputs = new int[w * s];
         _targets = new int[s];
-        _savedGrad = new T[model.Parameters.Length];
-        _fullGrad = new T[model.Parameters.Length];
-        foreach (var _ in options.BiasGrid) _snapshots.Add(new T[model.Parameters.Length]);
-        _phi = new double[w, s];
-        _mean = Enumerable.Range(0, w).Select(_ => new double[model.Config.StateSize]).ToArray();
+        int n = options.BiasGrid.Count > 0 ? model.Parameters.Length : 0;
+        _savedGrad = new T[n];
+        _fullGrad = new T[n];
+        foreach (var _ in options.BiasGrid) _snapshots.Add(new T[n]);
+        _phi = Enumerable.Range(0, groups).Select(_ => new double[w, options.Samples]).ToArray();
+        _row = new double[_tape.Layers.Max(l => l.StateWidth)];
+        _mean = Enumerable.Range(0, groups).Select(_ => Enumerable.Range(0, w).Select(_ => new double[model.Config.StateSize]).ToArray()).ToArray();
     }
+
+    /// <summary>Probes per batch: G.</summary>
+    public int Groups => _groups;
 
     /// <summary>The settings this probe was built with.</summary>
     public ProbeOptions Options => _options;
@@ -128,8 +149,10 @@ public sealed class GradientProbe<T> where T : unmanaged, IFloatingPointIeee754<
                 $"a probe of W = {o.Window} lags × S = {o.Samples} samples on this model needs about {bytes / 1e9:G3} GB, more than the {limit / 1e9:G3} GB allowed (half this machine's memory): lower --samples or --window."));
     }
 
-    /// <summary>Steps of forward and backward compute one probe costs (for compute accounting): S·(b + 2W).</summary>
-    public long ComputeSteps => (long)_options.Samples * (_options.EffectiveBurnIn + 2L * _options.Window);
+    /// <summary>Steps of forward and backward compute one run costs (for compute accounting): G·S·(b + 2W), each
+    /// sample's forward through burn-in and window and its backward through the window — counted as steps, like
+    /// training's, though a probe's backward computes state gradients only.</summary>
+    public long ComputeSteps => (long)_groups * _options.Samples * (_options.EffectiveBurnIn + 2L * _options.Window);
 
     /// <summary>Random sample offsets, seeded: each sample needs b + W inputs and the target after them.</summary>
     public int[] RandomOffsets(int streamLength, Random rng)
@@ -155,8 +178,18 @@ public sealed class GradientProbe<T> where T : unmanaged, IFloatingPointIeee754<
     /// </summary>
     public ProbeResult Run(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int columns, int[] offsets)
     {
-        int w = _options.Window, s = _options.Samples, b = _options.EffectiveBurnIn;
-        if (offsets.Length != s) throw new ArgumentException($"{offsets.Length} offsets given for {s} samples.", nameof(offsets));
+        if (_groups != 1) throw new InvalidOperationException($"this probe runs {_groups} groups at once: call RunGroups.");
+        return RunGroups(inputs, targets, columns, offsets)[0];
+    }
+
+    /// <summary>
+    /// G probes as one batch: offsets [g·S, (g+1)·S) are probe g's samples (as <see cref="Run(ReadOnlySpan{int}, ReadOnlySpan{int}, int, int[])"/>
+    /// takes them). Returns one result per group, each on this probe's own buffers.
+    /// </summary>
+    public ProbeResult[] RunGroups(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int columns, int[] offsets)
+    {
+        int w = _options.Window, s = _options.Samples * _groups, b = _options.EffectiveBurnIn;
+        if (offsets.Length != s) throw new ArgumentException($"{offsets.Length} offsets given for {_groups} × {_options.Samples} samples.", nameof(offsets));
         if (targets.Length != inputs.Length) throw new ArgumentException("inputs and targets differ in length.", nameof(targets));
         if (columns < 1 || inputs.Length % columns != 0)
             throw new ArgumentException($"{inputs.Length} tokens do not split into {columns} columns.", nameof(columns));
@@ -166,7 +199,10 @@ public sealed class GradientProbe<T> where T : unmanaged, IFloatingPointIeee754<
                 throw new ArgumentOutOfRangeException(nameof(offsets), o, $"a sample needs steps [offset, offset + {b + w}) within one column of {steps} steps.");
 
         var p = _model.Parameters;
-        p.Grad.CopyTo(_savedGrad, 0);
+        var grid = _options.BiasGrid;
+        int[] lags = grid.ToArray();
+        bool weights = lags.Length > 0;
+        if (weights) p.Grad.CopyTo(_savedGrad, 0);
         _tape.ResetState();
         // Burn-in without gradients, at most W steps at a time: only the final state is kept.
         for (int done = 0; done < b;)
@@ -181,17 +217,29 @@ public sealed class GradientProbe<T> where T : unmanaged, IFloatingPointIeee754<
         _tape.Append(w, _inputs.AsSpan(0, w * s), default);
         for (int i = 0; i < s; i++) _targets[i] = targets[Index(offsets[i], b + w - 1, columns, steps)];
 
-        p.ZeroGrad();
-        // Loss of the last step only, unscaled: each sample's state gradient is its own ∂L_W/∂h.
-        _tape.Loss(1, w, _targets, default, T.One);
-        var grid = _options.BiasGrid;
-        int[] lags = grid.ToArray();
-        // φ needs state gradients only; the parameter gradients are computed when a measured bias asks for them.
-        _tape.Backward(w, _stateGrads, lags, k => p.Grad.CopyTo(_snapshots[Array.IndexOf(lags, k)], 0), weights: lags.Length > 0);
-        p.Grad.CopyTo(_fullGrad, 0);
-        _savedGrad.CopyTo(p.Grad, 0);
+        if (weights) p.ZeroGrad();
+        // Loss of the last step only, unscaled: each sample's state gradient is its own ∂L_W/∂h. φ needs state
+        // gradients only; the parameter gradients (decoder's included) are computed when a measured bias asks for them.
+        _tape.Loss(1, w, _targets, default, T.One, weights);
+        _tape.Backward(w, _stateGrads, lags, k => p.Grad.CopyTo(_snapshots[Array.IndexOf(lags, k)], 0), weights);
+        if (weights)
+        {
+            p.Grad.CopyTo(_fullGrad, 0);
+            _savedGrad.CopyTo(p.Grad, 0);
+        }
 
-        var (phi, mean) = Profile();
+        var results = new ProbeResult[_groups];
+        for (int g = 0; g < _groups; g++)
+        {
+            var (phi, mean) = Profile(g);
+            results[g] = new ProbeResult(phi, mean, offsets[(g * _options.Samples)..((g + 1) * _options.Samples)], g == 0 ? MeasuredBias(lags) : []);
+        }
+        return results;
+    }
+
+    /// <summary>(K, ‖ĝ_K − ĝ_W‖/‖ĝ_W‖) for each lag of the grid, from the snapshots of the last run.</summary>
+    private List<(int, double)> MeasuredBias(int[] lags)
+    {
         var bias = new List<(int, double)>();
         double fullNorm = Optimizers.GradientClipping.Norm<T>(_fullGrad);
         for (int i = 0; i < lags.Length; i++)
@@ -200,7 +248,7 @@ public sealed class GradientProbe<T> where T : unmanaged, IFloatingPointIeee754<
             for (int j = 0; j < _fullGrad.Length; j++) { double e = double.CreateTruncating(_snapshots[i][j] - _fullGrad[j]); d += e * e; }
             bias.Add((lags[i], fullNorm > 0 ? Math.Sqrt(d) / fullNorm : double.PositiveInfinity));
         }
-        return new ProbeResult(phi, mean, (int[])offsets.Clone(), bias);
+        return bias;
     }
 
     /// <summary>Rows [from, from+n) of the sample windows, step-major, into the input buffer.</summary>
@@ -215,13 +263,14 @@ public sealed class GradientProbe<T> where T : unmanaged, IFloatingPointIeee754<
     /// <summary>Where step <paramref name="t"/> of the sample starting at <paramref name="offset"/> sits in a step-major stream.</summary>
     private static int Index(int offset, int t, int columns, int steps) => (offset % steps + t) * columns + offset / steps;
 
-    /// <summary>φ and ḡ from the recorded state gradients. Lag k ≥ 1 is row W−k of each layer's buffer
-    /// (the gradient step W−k passes back to the state it read); lag 0 is the decoder's gradient on the top h.</summary>
-    private (double[,] Phi, double[][] Mean) Profile()
+    /// <summary>φ and ḡ of group <paramref name="g"/> (batch rows [g·S, (g+1)·S)) from the recorded state gradients.
+    /// Lag k ≥ 1 is row W−k of each layer's buffer (the gradient step W−k passes back to the state it read); lag 0
+    /// is the decoder's gradient on the top h.</summary>
+    private (double[,] Phi, double[][] Mean) Profile(int g)
     {
-        int w = _options.Window, s = _options.Samples, hd = _model.Config.HiddenSize;
-        var phi = _phi;
-        var mean = _mean;
+        int w = _options.Window, s = _options.Samples, rows = s * _groups, hd = _model.Config.HiddenSize;
+        var phi = _phi[g];
+        var mean = _mean[g];
         var layers = _tape.Layers;
         for (int k = 0; k < w; k++)
         {
@@ -234,15 +283,17 @@ public sealed class GradientProbe<T> where T : unmanaged, IFloatingPointIeee754<
                 for (int l = 0; l < layers.Count; l++)
                 {
                     int width = layers[l].StateWidth;
+                    int row = g * s + i;
                     ReadOnlySpan<T> v = k == 0
-                        ? (l == layers.Count - 1 ? layers[l].DHin.AsSpan(((_tape.Stored - 1) * s + i) * hd, hd) : default)
-                        : _stateGrads[l].AsSpan(((w - k) * s + i) * width, width);
-                    for (int j = 0; j < v.Length; j++)
-                    {
-                        double x = double.CreateTruncating(v[j]);
-                        sq += x * x;
-                        m[o + j] += x / s;
-                    }
+                        ? (l == layers.Count - 1 ? layers[l].DHin.AsSpan(((_tape.Stored - 1) * rows + row) * hd, hd) : default)
+                        : _stateGrads[l].AsSpan(((w - k) * rows + row) * width, width);
+                    // In double, as before: the squares summed in order (φ bit for bit), then x / S added to the
+                    // mean element-wise with SIMD (each element's operations, so each result, unchanged).
+                    var x = _row.AsSpan(0, v.Length);
+                    TensorPrimitives.ConvertTruncating<T, double>(v, x);
+                    for (int j = 0; j < x.Length; j++) sq += x[j] * x[j];
+                    TensorPrimitives.Divide(x, s, x);
+                    TensorPrimitives.Add(m.AsSpan(o, x.Length), x, m.AsSpan(o, x.Length));
                     o += width;
                 }
                 phi[k, i] = Math.Sqrt(sq);

@@ -13,7 +13,7 @@ public sealed partial class Trainer
         Counters = new TrainerCounters(Updates, Epoch, Position, TokensSeen, ComputeTokens, ProbeComputeTokens, BestValidLoss,
             TestLossAtBest, UpdatesAtBest, _trainLossSum, _trainLossCount, _lastGradNorm, WallSeconds, _optimizer.Steps, Policy.K,
             _evaluations.ToArray(), (Policy as AdaptiveTruncation)?.History.ToArray() ?? [], _probeCostPerEstimate,
-            _guard.Skipped, _guard.ConsecutiveSkips, _schedule.State, _evalSeconds),
+            _guard.Skipped, _guard.ConsecutiveSkips, _schedule.State, _evalSeconds, _probeSeconds),
         Parameters = (float[])_model.Parameters.Data.Clone(),
         BestParameters = (float[])BestParameters.Clone(),
         OptimizerState = _optimizer.State.ToDictionary(kv => kv.Key, kv => (float[])kv.Value.Clone()),
@@ -44,6 +44,7 @@ public sealed partial class Trainer
         _probeCostPerEstimate = c.ProbeCostPerEstimate;
         _schedule.State = c.Schedule ?? new ScheduleState();
         _evalSeconds = c.EvalSeconds;
+        _probeSeconds = c.ProbeSeconds;
         _lastTrainLoss = c.TrainLossCount > 0 ? c.TrainLossSum / c.TrainLossCount : double.NaN;
         _guard.Restore(c.SkippedUpdates, c.ConsecutiveSkips);
         _evaluations.Clear();
@@ -96,6 +97,7 @@ public sealed partial class Trainer
         Range("WallSeconds", c.WallSeconds, 0, double.MaxValue);
         Range("TrainLossSum", c.TrainLossSum, double.MinValue, double.MaxValue);
         Range("EvalSeconds", c.EvalSeconds, 0, double.MaxValue);
+        Range("ProbeSeconds", c.ProbeSeconds, 0, double.MaxValue);
         if (c.Schedule is { } sch)
         {
             Range("Schedule.Scale", sch.Scale, double.Epsilon, 1);

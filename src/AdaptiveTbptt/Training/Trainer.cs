@@ -35,6 +35,7 @@ public sealed partial class Trainer
     private readonly LearningRateSchedule _schedule;
     private Evaluator? _evaluator; // validation and test side by side; built at the first evaluation round, reused by every later one
     private double _evalSeconds; // wall time of evaluation rounds (valid and test), time before a resume included
+    private double _probeSeconds; // wall time of probes (re-estimates), time before a resume included
     private bool _warnedLoss;
 
     /// <summary>A trainer of <paramref name="model"/> (changed in place) on <paramref name="train"/>, evaluated on <paramref name="valid"/> and, if given, <paramref name="test"/>.</summary>
@@ -94,6 +95,8 @@ public sealed partial class Trainer
     public double LearningRate => _schedule.Rate(Updates, Fraction());
     /// <summary>Wall time spent in evaluation rounds (validation and test), time before a resume included.</summary>
     public double EvalSeconds => _evalSeconds;
+    /// <summary>Wall time spent in probes, time before a resume included (part of <see cref="WallSeconds"/>, not of <see cref="EvalSeconds"/>).</summary>
+    public double ProbeSeconds => _probeSeconds;
     /// <summary>Updates skipped under <see cref="NonFinitePolicy.Skip"/>.</summary>
     public long SkippedUpdates => _guard.Skipped;
 
@@ -125,14 +128,66 @@ public sealed partial class Trainer
         var offsets = new int[options.Samples];
         return () =>
         {
-            // Each sample lies within one column (offset = column·steps + step): no window crosses a boundary,
-            // and the probe reads the training stream in place.
-            for (int i = 0; i < offsets.Length; i++) offsets[i] = Rng.Next(_train.Batch) * steps + Rng.Next(steps - span + 1);
+            long started = Stopwatch.GetTimestamp();
+            DrawOffsets(offsets, span);
             var result = probe.Run(_train.Inputs, _train.Targets, _train.Batch, offsets);
-            ProbeComputeTokens += probe.ComputeSteps;
-            ComputeTokens += probe.ComputeSteps;
+            Count(probe, started);
             return new GradientNormProfile(result.Phi, result.MeanGradient);
         };
+    }
+
+    /// <summary>
+    /// The batched form of <see cref="CreateProbe"/> for <see cref="AdaptiveTruncation"/>: each call measures P φ
+    /// tables — the tables P calls of <see cref="CreateProbe"/>'s callback would measure, from the same positions —
+    /// running as many probes side by side in one batch as <see cref="MaxBatchedProbeBytes"/> allows (all of them at
+    /// the copy task's W 100, S 64, P 5). Compute is counted as for P probes: the same steps are done, in fewer passes.
+    /// </summary>
+    public Func<int, IReadOnlyList<GradientNormProfile>> CreateProbes(ProbeOptions options)
+    {
+        int span = options.EffectiveBurnIn + options.Window, steps = _train.Steps;
+        if (steps < span)
+            throw new ArgumentException($"a probe needs burn-in + W = {span} steps in one column; the training stream has {steps} per column.");
+        // A measured bias is one probe's (its ĝ_K sums over the batch): with a grid, one probe per pass.
+        int fit = options.BiasGrid.Count > 0 ? 1 : (int)Math.Clamp(MaxBatchedProbeBytes / GradientProbe<float>.EstimateBytes(_model.Config, options), 1, int.MaxValue);
+        var passes = new Dictionary<int, GradientProbe<float>>(); // by probes per pass: at most a full and a last, smaller one
+        return count =>
+        {
+            var tables = new List<GradientNormProfile>(count);
+            for (int done = 0; done < count;)
+            {
+                int groups = Math.Min(fit, count - done);
+                if (!passes.TryGetValue(groups, out var probe)) passes[groups] = probe = new GradientProbe<float>(_model, options, groups);
+                long started = Stopwatch.GetTimestamp();
+                var offsets = new int[groups * options.Samples];
+                DrawOffsets(offsets, span); // probe by probe, sample by sample: the draws of `groups` single probes
+                foreach (var r in probe.RunGroups(_train.Inputs, _train.Targets, _train.Batch, offsets))
+                    tables.Add(new GradientNormProfile(r.Phi, r.MeanGradient));
+                Count(probe, started);
+                done += groups;
+            }
+            return tables;
+        };
+    }
+
+    /// <summary>Most memory a batched re-estimate may hold (<see cref="CreateProbes"/>); a single probe larger than this still runs.</summary>
+    public const double MaxBatchedProbeBytes = 256e6;
+
+    /// <summary>
+    /// Sample positions from the run's generator. Each sample lies within one column (offset = column·steps + step):
+    /// no window crosses a boundary, and the probe reads the training stream in place.
+    /// </summary>
+    private void DrawOffsets(int[] offsets, int span)
+    {
+        int steps = _train.Steps;
+        for (int i = 0; i < offsets.Length; i++) offsets[i] = Rng.Next(_train.Batch) * steps + Rng.Next(steps - span + 1);
+    }
+
+    /// <summary>A probe run's compute (its forward and backward steps) and wall time.</summary>
+    private void Count(GradientProbe<float> probe, long started)
+    {
+        ProbeComputeTokens += probe.ComputeSteps;
+        ComputeTokens += probe.ComputeSteps;
+        _probeSeconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
     }
 
     /// <summary>Trains until the epochs, the compute budget or the time limit run out, or until cancelled.</summary>
@@ -301,7 +356,7 @@ public sealed partial class Trainer
         var record = new EvaluationRecord(Updates, epochNow, TokensSeen, ComputeTokens,
             ProbeComputeTokens, WallSeconds, _trainLossCount > 0 ? _trainLossSum / _trainLossCount : double.NaN,
             valid, test, trainedK, estimate?.LogBeta ?? double.NaN, estimate?.RelativeBiasAtK ?? double.NaN,
-            estimate?.KByTrackedDelta ?? [], _lastGradNorm, _guard.Skipped, LearningRate, _evalSeconds);
+            estimate?.KByTrackedDelta ?? [], _lastGradNorm, _guard.Skipped, LearningRate, _evalSeconds, _probeSeconds);
         _trainLossSum = 0;
         _trainLossCount = 0;
         _evaluations.Add(record);
@@ -335,5 +390,5 @@ public sealed partial class Trainer
 
     private TrainingSummary Summary(bool interrupted) => new(Policy.Name, Updates,
         Epoch + (double)Position / _train.Steps, ComputeTokens, ProbeComputeTokens, WallSeconds,
-        BestValidLoss, TestLossAtBest, UpdatesAtBest, Policy.K, interrupted, _evaluations, Divergence, _guard.Skipped, _evalSeconds);
+        BestValidLoss, TestLossAtBest, UpdatesAtBest, Policy.K, interrupted, _evaluations, Divergence, _guard.Skipped, _evalSeconds, _probeSeconds);
 }

@@ -84,14 +84,17 @@ public sealed record TrainerOptions
 /// One evaluation round: where training stands and how the model does. <c>K</c> is the truncation the updates
 /// since the previous round used; β̂, δ̂(K) and κ̂ are what the probes run at this round found (they set the next K).
 /// <c>LearningRate</c> is the schedule's rate for the next update (after this round's plateau decision, before the
-/// policy's √K scaling); <c>EvalSeconds</c> the wall time of all evaluation rounds so far, this one included.
+/// policy's √K scaling); <c>EvalSeconds</c> the wall time of all evaluation rounds so far, this one included, and
+/// <c>ProbeSeconds</c> that of all probes so far (this round's re-estimate included).
 /// </summary>
 public sealed record EvaluationRecord(
     long Updates, double Epoch, long TokensSeen, long ComputeTokens, long ProbeComputeTokens, double WallSeconds,
     double TrainLoss, double ValidLoss, double TestLoss, int K, double LogBeta, double RelativeBiasAtK,
     IReadOnlyList<(double Delta, int K)> KByDelta, double GradientNorm, long SkippedUpdates = 0,
-    double LearningRate = double.NaN, double EvalSeconds = 0)
+    double LearningRate = double.NaN, double EvalSeconds = 0, double ProbeSeconds = 0)
 {
+    /// <summary>The share of the wall time so far spent evaluating.</summary>
+    public double EvalShare => WallSeconds > 0 ? EvalSeconds / WallSeconds : 0;
     /// <summary>exp(valid loss).</summary>
     public double ValidPerplexity => Math.Exp(ValidLoss);
     /// <summary>Valid loss in bits per token.</summary>
@@ -106,10 +109,14 @@ public sealed record EvaluationRecord(
 public sealed record TrainingSummary(
     string Policy, long Updates, double Epochs, long ComputeTokens, long ProbeComputeTokens, double WallSeconds,
     double BestValidLoss, double TestLossAtBest, long UpdatesAtBest, int FinalK, bool Interrupted,
-    IReadOnlyList<EvaluationRecord> Evaluations, Divergence? Divergence = null, long SkippedUpdates = 0, double EvalSeconds = 0)
+    IReadOnlyList<EvaluationRecord> Evaluations, Divergence? Divergence = null, long SkippedUpdates = 0, double EvalSeconds = 0,
+    double ProbeSeconds = 0)
 {
     /// <summary>The share of the wall time spent evaluating (validation and test).</summary>
     public double EvalShare => WallSeconds > 0 ? EvalSeconds / WallSeconds : 0;
+    /// <summary>The share of compute time (wall time less evaluation: training and probes) spent in probes — the
+    /// wall-time counterpart of <see cref="ProbeComputeTokens"/> / <see cref="ComputeTokens"/>.</summary>
+    public double ProbeTimeShare => WallSeconds - EvalSeconds > 0 ? ProbeSeconds / (WallSeconds - EvalSeconds) : 0;
     /// <summary>Whether the run stopped on a non-finite value (<see cref="Divergence"/> says where).</summary>
     public bool Diverged => Divergence is not null;
     /// <summary>exp(best valid loss).</summary>

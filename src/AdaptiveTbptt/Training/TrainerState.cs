@@ -37,7 +37,7 @@ public sealed record TrainerCounters(
     double BestValidLoss, double TestLossAtBest, long UpdatesAtBest, double TrainLossSum, int TrainLossCount,
     double LastGradNorm, double WallSeconds, long OptimizerSteps, int PolicyK,
     IReadOnlyList<EvaluationRecord> Evaluations, IReadOnlyList<KEstimate> KHistory, long ProbeCostPerEstimate,
-    long SkippedUpdates = 0, int ConsecutiveSkips = 0, ScheduleState? Schedule = null, double EvalSeconds = 0)
+    long SkippedUpdates = 0, int ConsecutiveSkips = 0, ScheduleState? Schedule = null, double EvalSeconds = 0, double ProbeSeconds = 0)
 {
     /// <summary>JSON that keeps NaN/∞ and tuples: a resumed run must see exactly the numbers it saved.</summary>
     public static readonly JsonSerializerOptions Json = new()

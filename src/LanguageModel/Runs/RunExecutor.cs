@@ -65,7 +65,7 @@ public static class RunExecutor
         var tracked = o.TrackedDeltas.ToArray();
         AdaptiveTruncation? adaptive = null;
         trainer.Policy = o.Truncation.Adaptive
-            ? adaptive = new AdaptiveTruncation(o.Adaptive, trainer.CreateProbe(o.Probe), tracked)
+            ? adaptive = new AdaptiveTruncation(o.Adaptive, trainer.CreateProbes(o.Probe), tracked)
             : new FixedTruncation(o.Truncation.K, o.Truncation.K2 ?? o.Truncation.K, o.Adaptive.ScaleBySqrtK);
         if (checkpoint is not null)
         {

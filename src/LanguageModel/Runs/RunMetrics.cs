@@ -12,7 +12,12 @@ internal static class RunMetrics
         "updates", "epoch", "tokens", "compute_tokens", "probe_compute_tokens", "wall_seconds", "train_loss",
         "valid_loss", "valid_ppl", "valid_bits", "test_loss", "test_ppl", "test_bits", "k", "log_beta", "delta_hat_at_k",
         .. tracked.Select(d => $"kappa_delta_{d.ToString(CultureInfo.InvariantCulture)}"), "grad_norm", "skipped_updates", "lr", "eval_seconds",
+        "eval_share", "probe_seconds",
     ];
+
+    /// <summary>The columns measured by the clock (cumulative seconds and the evaluation's share of the wall time): the
+    /// only ones two runs of the same options may differ in.</summary>
+    public static readonly string[] WallClockColumns = ["wall_seconds", "eval_seconds", "eval_share", "probe_seconds"];
 
     public static object?[] Row(EvaluationRecord r, IReadOnlyList<double> tracked)
     {
@@ -22,6 +27,7 @@ internal static class RunMetrics
             r.Updates, r.Epoch, r.TokensSeen, r.ComputeTokens, r.ProbeComputeTokens, r.WallSeconds, r.TrainLoss,
             r.ValidLoss, r.ValidPerplexity, r.ValidBitsPerToken, r.TestLoss, r.TestPerplexity, r.TestBitsPerToken, r.K,
             r.LogBeta, r.RelativeBiasAtK, .. kappa, r.GradientNorm, r.SkippedUpdates, r.LearningRate, r.EvalSeconds,
+            r.EvalShare, r.ProbeSeconds,
         ];
     }
 

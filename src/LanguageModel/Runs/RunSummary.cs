@@ -8,12 +8,12 @@ namespace Tbptt.LanguageModel.Runs;
 /// <summary>One evaluation round as a run's <c>summary.json</c> keeps it (the metrics CSV has the same numbers).</summary>
 public sealed record EvaluationPoint(long Updates, double Epoch, long Tokens, long ComputeTokens, long ProbeComputeTokens,
     double WallSeconds, double TrainLoss, double ValidLoss, double TestLoss, int K, double LogBeta, double RelativeBiasAtK, double GradNorm,
-    long SkippedUpdates, double LearningRate = double.NaN, double EvalSeconds = 0)
+    long SkippedUpdates, double LearningRate = double.NaN, double EvalSeconds = 0, double ProbeSeconds = 0)
 {
     /// <summary>The point of a trainer's evaluation record.</summary>
     public static EvaluationPoint From(EvaluationRecord r) => new(r.Updates, r.Epoch, r.TokensSeen, r.ComputeTokens,
         r.ProbeComputeTokens, r.WallSeconds, r.TrainLoss, r.ValidLoss, r.TestLoss, r.K, r.LogBeta, r.RelativeBiasAtK, r.GradientNorm,
-        r.SkippedUpdates, r.LearningRate, r.EvalSeconds);
+        r.SkippedUpdates, r.LearningRate, r.EvalSeconds, r.ProbeSeconds);
 }
 
 /// <summary>One re-estimate of an adaptive run: the K chosen and what each probe found.</summary>
@@ -53,6 +53,12 @@ public sealed record RunSummary
     public double EvalSeconds { get; init; }
     /// <summary><see cref="EvalSeconds"/> / <see cref="WallSeconds"/>.</summary>
     public double EvalShare => WallSeconds > 0 ? EvalSeconds / WallSeconds : 0;
+    /// <summary>The part of <see cref="WallSeconds"/> spent in probes (re-estimates; not the final profile).</summary>
+    public double ProbeSeconds { get; init; }
+    /// <summary><see cref="ProbeSeconds"/> / (<see cref="WallSeconds"/> − <see cref="EvalSeconds"/>): the probes' share of
+    /// the time spent computing (training and probes), the wall-time counterpart of the token share
+    /// <see cref="ProbeComputeTokens"/> / <see cref="ComputeTokens"/>.</summary>
+    public double ProbeTimeShare => WallSeconds - EvalSeconds > 0 ? ProbeSeconds / (WallSeconds - EvalSeconds) : 0;
     /// <summary>The best validation cross-entropy (nats per token).</summary>
     public required double BestValidLoss { get; init; }
     /// <summary>The test cross-entropy at the best validation point.</summary>
@@ -88,7 +94,7 @@ public sealed record RunSummary
     public static RunSummary From(RunOptions o, TrainingSummary s, IReadOnlyList<KEstimate> history, BiasEstimate? final) => new()
     {
         Task = o.Task, Policy = o.PolicyName, Seed = o.Training.Seed, Updates = s.Updates, Epochs = s.Epochs,
-        ComputeTokens = s.ComputeTokens, ProbeComputeTokens = s.ProbeComputeTokens, WallSeconds = s.WallSeconds, EvalSeconds = s.EvalSeconds,
+        ComputeTokens = s.ComputeTokens, ProbeComputeTokens = s.ProbeComputeTokens, WallSeconds = s.WallSeconds, EvalSeconds = s.EvalSeconds, ProbeSeconds = s.ProbeSeconds,
         BestValidLoss = s.BestValidLoss, TestLossAtBest = s.TestLossAtBest, UpdatesAtBest = s.UpdatesAtBest,
         FinalK = s.FinalK, Interrupted = s.Interrupted, Divergence = s.Divergence, SkippedUpdates = s.SkippedUpdates,
         Evaluations = s.Evaluations.Select(EvaluationPoint.From).ToArray(),

@@ -146,6 +146,104 @@ public class GradientProbeTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new GradientProbe<double>(model, options).Run(inputs, targets, columns, [steps - 3, 0]));
     }
 
+    /// <summary>
+    /// P probes run as one batch of P·S rows give each probe's own φ and ḡ: equal to float rounding on any
+    /// backend, bit for bit on the managed kernel (its products never split a row's sum), so every K is the same.
+    /// </summary>
+    [Theory]
+    [InlineData(CellKind.Lstm, 2, 24)]
+    [InlineData(CellKind.Gru, 2, 9)]
+    [InlineData(CellKind.Elman, 1, 40)]
+    public void ProbesBatchedInGroupsGiveEachProbesOwnTable(CellKind cell, int layers, int hidden)
+    {
+        var config = Tokens(cell, layers) with { HiddenSize = hidden, EmbedSize = 5, InputSize = 7, OutputSize = 7 };
+        var model = SequenceModel<float>.Create(config, 9);
+        const int columns = 4, steps = 50, groups = 3, samples = 5;
+        var inputs = RandomTokens(columns * steps, config.InputSize, 3);
+        var targets = RandomTokens(columns * steps, config.OutputSize, 4);
+        var options = new ProbeOptions { Window = 12, BurnIn = 4, Samples = samples };
+        var rng = new Random(8);
+        var offsets = Enumerable.Range(0, groups * samples).Select(_ => rng.Next(columns) * steps + rng.Next(steps - 16 + 1)).ToArray();
+        var grad = RandomVector<float>(model.Parameters.Length, 4);
+        grad.CopyTo(model.Parameters.Grad);
+        var batch = new GradientProbe<float>(model, options, groups);
+        Assert.Equal(groups * new GradientProbe<float>(model, options).ComputeSteps, batch.ComputeSteps); // the same steps, counted alike
+        var results = batch.RunGroups(inputs, targets, columns, offsets);
+        Assert.Equal(grad, model.Parameters.Grad); // state gradients only: the caller's gradient buffer is untouched
+        Assert.Equal(groups, results.Length);
+        bool managed = Tbptt.Numerics.Blas.Active.Name == "managed";
+        for (int g = 0; g < groups; g++)
+        {
+            var own = offsets[(g * samples)..((g + 1) * samples)];
+            var single = new GradientProbe<float>(model, options).Run(inputs, targets, columns, own);
+            Assert.Equal(own, results[g].Offsets);
+            for (int k = 0; k < options.Window; k++)
+            {
+                for (int i = 0; i < samples; i++)
+                {
+                    Assert.Equal(single.Phi[k, i], results[g].Phi[k, i], Math.Abs(single.Phi[k, i]) * 1e-5);
+                    if (managed) Assert.Equal(single.Phi[k, i], results[g].Phi[k, i]);
+                }
+                for (int j = 0; j < single.MeanGradient[k].Length; j++)
+                {
+                    Assert.Equal(single.MeanGradient[k][j], results[g].MeanGradient[k][j], 1e-6 + Math.Abs(single.MeanGradient[k][j]) * 1e-5);
+                    if (managed) Assert.Equal(single.MeanGradient[k][j], results[g].MeanGradient[k][j]);
+                }
+            }
+        }
+        // The single probe itself against the probe written out plainly (tape, state-only backward, φ and ḡ summed
+        // element by element in double): the table is what it was before the probe was batched and vectorised.
+        var (refPhi, refMean) = ReferenceProfile(model, inputs, targets, columns, steps, offsets[..samples], options);
+        var first = new GradientProbe<float>(model, options).Run(inputs, targets, columns, offsets[..samples]);
+        for (int k = 0; k < options.Window; k++)
+        {
+            for (int i = 0; i < samples; i++) Assert.Equal(refPhi[k, i], first.Phi[k, i]);
+            Assert.Equal(refMean[k], first.MeanGradient[k]);
+        }
+        Assert.Throws<ArgumentException>(() => new GradientProbe<float>(model, options with { BiasGrid = [2] }, groups));
+        Assert.Throws<InvalidOperationException>(() => batch.Run(inputs, targets, columns, offsets));
+    }
+
+    /// <summary>φ and ḡ of one probe as the definitions say, on a tape of its own, with plain loops.</summary>
+    private static (double[,] Phi, double[][] Mean) ReferenceProfile(SequenceModel<float> model, int[] inputs, int[] targets,
+        int columns, int steps, int[] offsets, ProbeOptions o)
+    {
+        int s = offsets.Length, w = o.Window, b = o.EffectiveBurnIn, hd = model.Config.HiddenSize;
+        int At(int offset, int t) => (offset % steps + t) * columns + offset / steps;
+        var tape = new StackTape<float>(model, s, w) { Training = false };
+        int[] Rows(int from, int n) => Enumerable.Range(0, n * s).Select(r => inputs[At(offsets[r % s], from + r / s)]).ToArray();
+        tape.Append(b, Rows(0, b), default);
+        tape.Retain(0);
+        tape.Append(w, Rows(b, w), default);
+        var grads = tape.Layers.Select(l => new float[w * s * l.StateWidth]).ToArray();
+        tape.Loss(1, w, offsets.Select(x => targets[At(x, b + w - 1)]).ToArray(), default, 1f, weights: false);
+        tape.Backward(w, grads, default, null, weights: false);
+        var phi = new double[w, s];
+        var mean = Enumerable.Range(0, w).Select(_ => new double[model.Config.StateSize]).ToArray();
+        for (int k = 0; k < w; k++)
+            for (int i = 0; i < s; i++)
+            {
+                double sq = 0;
+                int at = 0;
+                for (int l = 0; l < tape.Layers.Count; l++)
+                {
+                    int width = tape.Layers[l].StateWidth;
+                    float[] v = k == 0
+                        ? (l == tape.Layers.Count - 1 ? tape.Layers[l].DHin.AsSpan(((w - 1) * s + i) * hd, hd).ToArray() : [])
+                        : grads[l].AsSpan(((w - k) * s + i) * width, width).ToArray();
+                    for (int j = 0; j < v.Length; j++)
+                    {
+                        double x = v[j];
+                        sq += x * x;
+                        mean[k][at + j] += x / s;
+                    }
+                    at += width;
+                }
+                phi[k, i] = Math.Sqrt(sq);
+            }
+        return (phi, mean);
+    }
+
     [Fact]
     public void LinearElmanDecaysExactlyAsRhoToTheK()
     {

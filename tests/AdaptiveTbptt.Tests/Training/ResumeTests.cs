@@ -76,7 +76,7 @@ public class ResumeTests
         Assert.Equal(full.BestValidLoss, resumed.BestValidLoss);
         Assert.Equal(full.Evaluations.Count, resumed.Evaluations.Count);
         for (int i = 0; i < full.Evaluations.Count; i++)
-            Assert.Equal(full.Evaluations[i] with { WallSeconds = 0, EvalSeconds = 0 }, resumed.Evaluations[i] with { WallSeconds = 0, EvalSeconds = 0 }, new RecordComparer());
+            Assert.Equal(full.Evaluations[i] with { WallSeconds = 0, EvalSeconds = 0, ProbeSeconds = 0 }, resumed.Evaluations[i] with { WallSeconds = 0, EvalSeconds = 0, ProbeSeconds = 0 }, new RecordComparer());
         Assert.Equal(((AdaptiveTruncation)a.Policy).History.Select(h => h.K), ((AdaptiveTruncation)c.Policy).History.Select(h => h.K));
         var rates = full.Evaluations.Select(e => e.LearningRate).ToArray();
         Assert.All(rates, r => Assert.True(r > 0 && r <= Options.LearningRate, $"rate {r} outside (0, peak]"));
