@@ -1,5 +1,6 @@
 using Tbptt.Checkpoints;
-using Tbptt.Engine;
+using Tbptt.Training;
+using Tbptt.Truncation;
 using Tbptt.Models;
 using Tbptt.LanguageModel.Text;
 
@@ -15,8 +16,10 @@ internal static class GradientDump
     public sealed record Update(int Index, double Loss, IReadOnlyList<SafetensorsTensor> Tensors);
 
     /// <summary>
-    /// Runs N updates from the zero state over the batchified <paramref name="tokens"/>. Errors (too few steps,
-    /// k1 or k2 &lt; 1) are <see cref="ArgumentException"/>s whose message is fit for a user.
+    /// Runs N updates from the zero state over the batchified <paramref name="tokens"/> through the trainer's own
+    /// gradient step (<see cref="Trainer.GradientStep"/>: what <c>charlm train</c> computes before it clips and
+    /// steps), the parameters held fixed. Errors (too few steps, k1 or k2 &lt; 1) are <see cref="ArgumentException"/>s
+    /// whose message is fit for a user.
     /// </summary>
     public static IEnumerable<Update> Run(SequenceModel<float> model, int[] tokens, int batch, int k1, int k2, int updates)
     {
@@ -28,7 +31,9 @@ internal static class GradientDump
         if (steps < updates * k1)
             throw new ArgumentException(
                 $"the text gives {Math.Max(steps, 0)} steps per column at batch {batch} ({tokens.Length} characters), but {updates} updates of k1 = {k1} need {updates * k1}.");
-        var engine = new TbpttEngine<float>(model, batch, Math.Max(k1, k2));
+        var stream = TokenStream.NextToken(data, batch);
+        // The validation stream is never read: the trainer only computes gradients here.
+        var trainer = new Trainer(model, new TrainerOptions { Clip = 0 }, stream, stream) { Policy = new FixedTruncation(k1, k2) };
         var p = model.Parameters;
         return Iterate();
 
@@ -36,10 +41,7 @@ internal static class GradientDump
         {
             for (int i = 0; i < updates; i++)
             {
-                p.ZeroGrad();
-                var inputs = data.AsSpan(i * k1 * batch, k1 * batch);
-                var targets = data.AsSpan((i * k1 + 1) * batch, k1 * batch);
-                double loss = engine.Update(k1, k2, inputs, targets);
+                double loss = trainer.GradientStep();
                 var tensors = p.Slices.Select(s => SafetensorsTensor.FromFloat32($"update{i + 1}.{s.Name}", s.Shape, p.Gradient(s))).ToList();
                 tensors.Add(SafetensorsTensor.FromFloat32($"update{i + 1}.loss", [1], [(float)loss]));
                 yield return new Update(i + 1, loss, tensors);

@@ -267,6 +267,21 @@ public sealed partial class Trainer
         return TrainOne(w, _train.Batch);
     }
 
+    /// <summary>
+    /// The gradient of the next update exactly as <see cref="Run"/> computes it — zero-grad, then TBPTT(k1, k2) over the
+    /// next window with the model's dropout — left in the gradient buffer with the parameters unchanged (no clipping,
+    /// no step): what <c>tbptt grad</c> writes. Returns the window's mean loss per token.
+    /// </summary>
+    internal double GradientStep()
+    {
+        var w = Policy.Next(Rng);
+        if (Position + w.K1 > _train.Steps) { Epoch++; Position = 0; }
+        if (Position == 0) _engine.ResetState();
+        double loss = Gradient(w, _train.Batch);
+        Advance(w, _train.Batch);
+        return loss;
+    }
+
     /// <summary>The engine of the updates (the allocation guard times its pieces one by one).</summary>
     internal TbpttEngine<float> Engine => _engine;
     /// <summary>The loss of the last update (mean per token of its window).</summary>
@@ -276,17 +291,14 @@ public sealed partial class Trainer
     private bool TrainOne(TruncationWindow w, int b)
     {
         var p = _model.Parameters;
-        p.ZeroGrad();
-        double loss = _engine.Update(w.K1, w.K2, _train.Inputs.Slice(Position * b, w.K1 * b), _train.Targets.Slice(Position * b, w.K1 * b));
+        double loss = Gradient(w, b);
         double clip = Options.ClipSummedLoss ? Options.Clip / w.K1 : Options.Clip;
         LastLoss = loss;
         double norm = clip > 0 ? GradientClipping.ClipGlobalNorm<float>(p.Grad, clip) : GradientClipping.Norm<float>(p.Grad);
         double epochNow = Epoch + (double)Position / _train.Steps;
         var verdict = _guard.Check(loss, norm, Updates + 1, epochNow);
         if (verdict == UpdateVerdict.Stop) return false;
-        Position += w.K1;
-        TokensSeen += (long)w.K1 * b;
-        ComputeTokens += (long)(w.K1 + _engine.LastWindow) * b;
+        Advance(w, b);
         if (verdict == UpdateVerdict.Skip)
         {
             // The window's forward states may be the non-finite ones: restart the carried state from zero.
@@ -305,6 +317,21 @@ public sealed partial class Trainer
         Policy.AfterUpdate(Updates);
         Progress?.Invoke(Fraction(), _lastTrainLoss);
         return true;
+    }
+
+    /// <summary>Zero-grad, then the window's TBPTT(k1, k2) gradient at the current position; the mean loss.</summary>
+    private double Gradient(TruncationWindow w, int b)
+    {
+        _model.Parameters.ZeroGrad();
+        return _engine.Update(w.K1, w.K2, _train.Inputs.Slice(Position * b, w.K1 * b), _train.Targets.Slice(Position * b, w.K1 * b));
+    }
+
+    /// <summary>Past the window just computed: position, tokens seen, compute (forward k1 and backward steps × B).</summary>
+    private void Advance(TruncationWindow w, int b)
+    {
+        Position += w.K1;
+        TokensSeen += (long)w.K1 * b;
+        ComputeTokens += (long)(w.K1 + _engine.LastWindow) * b;
     }
 
     private double Fraction()
