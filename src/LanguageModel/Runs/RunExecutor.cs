@@ -84,18 +84,28 @@ public static class RunExecutor
                 + $"its numbers will not match an uninterrupted run exactly (set TBPTT_BLAS={was} to keep them)");
         if (data.Symbols is not null) meta[VocabKey] = data.Symbols;
         double bestSaved = trainer.BestValidLoss;
+        bool bestQueued = false;
+        // Written in the background from snapshots taken here, so training does not wait for the disk; in order, and
+        // all of it before this method returns.
+        using var writes = new BackgroundWrites();
         trainer.Checkpoint = t =>
         {
             // The best model first: a kill between the two writes then leaves a checkpoint that still knows the
             // best model must be written, never a checkpoint ahead of a stale best model.
-            if (t.BestValidLoss < bestSaved || !File.Exists(Path.Combine(dir, ModelFile)))
+            SequenceModel<float>? best = null;
+            if (t.BestValidLoss < bestSaved || (!bestQueued && !File.Exists(Path.Combine(dir, ModelFile))))
             {
                 bestSaved = t.BestValidLoss;
-                var best = new SequenceModel<float>(config);
+                bestQueued = true;
+                best = new SequenceModel<float>(config);
                 t.BestParameters.CopyTo(best.Parameters.Data, 0);
-                ModelCheckpoint.Save(Path.Combine(dir, ModelFile), best, meta);
             }
-            TrainingCheckpoint.Save(checkpointPath, model, t.ExportState(), meta);
+            var state = t.ExportState();
+            writes.Enqueue(() =>
+            {
+                if (best is not null) ModelCheckpoint.Save(Path.Combine(dir, ModelFile), best, meta);
+                TrainingCheckpoint.Save(checkpointPath, model, state, meta);
+            });
         };
 
         if (o.Snapshots > 0)
@@ -133,6 +143,7 @@ public static class RunExecutor
                     s => string.Create(CultureInfo.InvariantCulture, $"loss {s.loss:F3} K {s.trainer.Policy.K}"));
             };
             summary = trainer.Run(cancel);
+            writes.Flush();
             bar.Complete(summary.Divergence is { } d ? $"{d}; nothing of it was saved" : string.Create(CultureInfo.InvariantCulture,
                 $"best valid {Show(summary.BestValidLoss)} test {Show(summary.TestLossAtBest)} K {summary.FinalK}{(summary.Interrupted ? " (stopped; resumable)" : "")}"));
         }
