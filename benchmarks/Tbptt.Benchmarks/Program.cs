@@ -9,5 +9,11 @@ namespace Tbptt.Benchmarks;
 /// </summary>
 public static class Program
 {
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    public static int Main(string[] args)
+    {
+        // `ttq …`: issue 13's interleaved cost ratios (TimeToQuality), not BenchmarkDotNet.
+        if (args.Length > 0 && args[0] == "ttq") return TimeToQuality.Run(args);
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
 }

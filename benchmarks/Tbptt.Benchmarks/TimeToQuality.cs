@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Globalization;
+using Tbptt.Models;
+using Tbptt.Training;
+using Tbptt.Truncation;
+
+namespace Tbptt.Benchmarks;
+
+/// <summary>
+/// Issue 13's cost ratios, measured in one process with the two sides interleaved (not BenchmarkDotNet: each side
+/// is seconds long, and on a shared machine only alternation makes two numbers comparable). <c>ttq eval</c>: the
+/// seconds per character of evaluation against those of training on the character model; <c>ttq train</c>
+/// (<see cref="TrainLoop"/>), <c>ttq probe</c> (<see cref="ProbeShare"/>), <c>ttq checkpoint</c> and <c>ttq pack</c>
+/// (<see cref="GemmRows"/>) the rest. How to run them and what they measured: benchmarks/README.md.
+/// </summary>
+public static class TimeToQuality
+{
+    public static int Run(string[] args)
+    {
+        string what = args.Length > 1 ? args[1] : "eval";
+        int reps = Arg(args, "--reps", 5);
+        return what switch
+        {
+            "eval" => Eval(reps, Arg(args, "--hidden", 512), Arg(args, "--layers", 2), Arg(args, "--updates", 4)),
+            "train" => TrainLoop.Run(reps, Arg(args, "--seconds", 40), args.SkipWhile(a => a != "--corpus").Skip(1).FirstOrDefault() ?? "datasets/tinyshakespeare/input.txt"),
+            "checkpoint" => CheckpointCost.Run(reps),
+            "pack" => GemmRows.Run(args),
+            "probe" => ProbeShare.Run(reps, Arg(args, "--epochs", 3), args.Contains("--sequential-only")),
+            _ => Usage(),
+        };
+    }
+
+    private static int Usage()
+    {
+        Console.Error.WriteLine("""
+            usage: Tbptt.Benchmarks ttq eval [--reps N] [--hidden H] [--layers L] [--updates U]
+                   Tbptt.Benchmarks ttq train [--reps N] [--seconds S] [--corpus PATH]
+                   Tbptt.Benchmarks ttq probe [--reps N] [--epochs E] [--sequential-only]
+                   Tbptt.Benchmarks ttq checkpoint [--reps N]
+                   Tbptt.Benchmarks ttq pack
+            """);
+        return 2;
+    }
+
+    private static int Arg(string[] args, string name, int fallback)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+
+    /// <summary>The character model of <c>charlm train</c>'s defaults: LSTM, embedding 64, vocabulary 65, dropout 0.1.</summary>
+    private static SequenceModel<float> CharModel(int hidden, int layers) => SequenceModel<float>.Create(new ModelConfig
+    {
+        Cell = CellKind.Lstm, Layers = layers, Input = InputKind.Tokens, InputSize = 65, EmbedSize = 64, HiddenSize = hidden,
+        OutputSize = 65, Loss = LossKind.CrossEntropy, Dropout = 0.1,
+    }, seed: 1);
+
+    /// <summary>Seeded random characters as a next-token stream of <paramref name="columns"/> columns.</summary>
+    private static TokenStream Stream(int characters, int columns, int seed)
+    {
+        var rng = new Random(seed);
+        int rows = characters / columns;
+        var data = new int[rows * columns];
+        for (int i = 0; i < data.Length; i++) data[i] = rng.Next(65);
+        return TokenStream.NextToken(data, columns);
+    }
+
+    internal static double Median(List<double> xs)
+    {
+        var s = xs.Order().ToArray();
+        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+    }
+
+    /// <summary>The evaluation the trainer shipped before issue 13's point 2: one stream at a time on a training tape (chunks of 200 steps).</summary>
+    private static double TapeLoss(SequenceModel<float> model, TokenStream stream)
+    {
+        int chunk = Math.Min(200, stream.Steps), b = stream.Batch;
+        var tape = new Engine.StackTape<float>(model, b, chunk) { Training = false };
+        double sum = 0;
+        for (int t = 0; t < stream.Steps; t += chunk)
+        {
+            int n = Math.Min(chunk, stream.Steps - t);
+            tape.Append(n, stream.Inputs.Slice(t * b, n * b), default);
+            sum += tape.EvaluateLoss(n, stream.Targets.Slice(t * b, n * b));
+            tape.Retain(0);
+        }
+        return sum / ((double)stream.Steps * b);
+    }
+
+    private static int Eval(int reps, int hidden, int layers, int updates)
+    {
+        var model = CharModel(hidden, layers);
+        // charlm train's shapes: batch 32, TBPTT(100, 100); validation and test of tiny-Shakespeare (55,770 characters each) at 10 columns.
+        var train = Stream(200_000, 32, 1);
+        TokenStream valid = Stream(55_770, 10, 2), test = Stream(55_770, 10, 3);
+        var trainer = new Trainer(model, new TrainerOptions { Optimizer = "adam", LearningRate = 2e-3, WeightDecay = 0, Clip = 5, Epochs = int.MaxValue },
+            train, valid, test) { Policy = new FixedTruncation(100, 100) };
+        var evaluator = new Evaluator(model, [valid, test], 200);
+        trainer.TrainStep();
+        evaluator.MeanLosses();
+        var trainPerChar = new List<double>();
+        var oldPerChar = new List<double>();
+        var newPerChar = new List<double>();
+        long evalChars = (long)valid.Steps * valid.Batch + (long)test.Steps * test.Batch;
+        for (int r = 0; r < reps; r++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            for (int i = 0; i < updates; i++) trainer.TrainStep();
+            trainPerChar.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / (updates * 100.0 * 32));
+            t0 = Stopwatch.GetTimestamp();
+            double v0 = TapeLoss(model, valid), t0Loss = TapeLoss(model, test);
+            oldPerChar.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / evalChars);
+            t0 = Stopwatch.GetTimestamp();
+            var losses = evaluator.MeanLosses();
+            newPerChar.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / evalChars);
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"rep {r + 1}: train {1 / trainPerChar[^1]:F0} chars/s; evaluation: tape one stream at a time {1 / oldPerChar[^1]:F0} chars/s (ratio {oldPerChar[^1] / trainPerChar[^1]:F3}), forward-only side by side {1 / newPerChar[^1]:F0} chars/s (ratio {newPerChar[^1] / trainPerChar[^1]:F3}); losses equal: {v0 == losses[0] && t0Loss == losses[1]}"));
+        }
+        double tr = Median(trainPerChar), ol = Median(oldPerChar), ne = Median(newPerChar);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"LSTM {layers}×{hidden}, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-ddTHH:mmZ}, BLAS {Numerics.Blas.Active.Name}, load {File.ReadAllText("/proc/loadavg").Trim()}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"medians of {reps}: training {1 / tr:F0} chars/s; evaluation, tape one stream at a time {1 / ol:F0} chars/s = {ol / tr:F3} of training per character; forward-only side by side {1 / ne:F0} chars/s = {ne / tr:F3}"));
+        return 0;
+    }
+}
+
+/// <summary><c>ttq pack</c>: a recurrent product (h·W_hhᵀ, W_hh 2048 × 512) by rows, the weight packed by every product
+/// against packed once (<c>PackedOperand</c>), interleaved; medians of 31 rounds.</summary>
+public static class GemmRows
+{
+    public static int Run(string[] args)
+    {
+        var rng = new Random(1);
+        int n = 2048, k = 512;
+        var w = new float[n * k];
+        for (int i = 0; i < w.Length; i++) w[i] = (float)rng.NextDouble();
+        var packed = new Numerics.PackedOperand<float>();
+        Numerics.Blas.Pack(true, k, n, w, k, packed);
+        foreach (int m in new[] { 10, 20, 32, 64, 200 })
+        {
+            var a = new float[m * k];
+            var c = new float[m * n];
+            for (int i = 0; i < a.Length; i++) a[i] = (float)rng.NextDouble();
+            var plain = new List<double>();
+            var pre = new List<double>();
+            int reps = Math.Max(1, 2000 / m);
+            for (int r = 0; r < 31; r++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                for (int i = 0; i < reps; i++) Numerics.Blas.Gemm(false, true, m, n, k, 1f, a, k, w, k, 1f, c, n);
+                plain.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / reps);
+                t0 = Stopwatch.GetTimestamp();
+                for (int i = 0; i < reps; i++) Numerics.Blas.Gemm(false, m, 1f, a, k, packed, 1f, c, n);
+                pre.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / reps);
+            }
+            double tp = plain.Order().ElementAt(15), tq = pre.Order().ElementAt(15);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"M {m}: packed per product {tp * 1e3:F3} ms ({2.0 * m * n * k / tp / 1e9:F1} GFLOP/s), prepacked {tq * 1e3:F3} ms ({2.0 * m * n * k / tq / 1e9:F1} GFLOP/s)"));
+        }
+        return 0;
+    }
+}
