@@ -13,10 +13,11 @@ namespace Tbptt.Tests;
 /// </summary>
 public class SweepInterruptTests
 {
-    /// <summary>A copy sweep of 2 entries each long enough (a few seconds, 30 checkpoints) to be caught mid-run.</summary>
+    /// <summary>A copy sweep of 2 entries each long enough to be caught mid-run on an idle machine: a worker writes its
+    /// fraction every 2 s, so an entry must run several of those (60 checkpoints, about 10 s here when idle).</summary>
     private static readonly string[] Sweep =
     [
-        "--m", "4", "--epochs", "30", "--batch", "4", "--train-steps", "300", "--eval-steps", "40", "--hidden", "8",
+        "--m", "4", "--epochs", "60", "--batch", "4", "--train-steps", "1500", "--eval-steps", "40", "--hidden", "8",
         "--window", "12", "--burnin", "2", "--samples", "4", "--probes", "1", "--k0", "6", "--kmax", "12",
         "--fixed", "3", "--adaptive", "0.5", "--seeds", "1",
     ];
