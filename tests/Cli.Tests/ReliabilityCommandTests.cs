@@ -62,7 +62,7 @@ public class ReliabilityCommandTests : IClassFixture<ReliabilityCommandTests.Tra
     public void A_diverging_run_stops_with_one_line_and_exit_3_keeping_only_finite_files()
     {
         string output = Path.Combine(TempDir(), "diverged");
-        // lr 1e38 (times √K) overflows float32 in the first steps; the 1e30 needs the default 512-unit model.
+        // lr 1e38 (times √K) overflows float32 in the first steps; the 1e30 needs a 512-unit model.
         var r = Run(["charlm", "train", "--corpus", _run.Corpus, "--out", output, .. TinyModel, "--optimizer", "sgd", "--lr", "1e38", "--clip", "0", "--warmup", "0"]);
         Assert.Equal(3, r.ExitCode);
         Assert.DoesNotContain("best valid", r.Out.Split('\n')[^2]);

@@ -369,7 +369,12 @@ public class SweepCommandTests
     public void HelpShowsEachConcernsDefaultsFromItsRecord()
     {
         var train = Run("charlm", "train", "--help");
-        Assert.Contains("[default: 512]", train.Out); // --hidden of the character model
+        Assert.Contains("[default: 256]", train.Out); // --hidden of the character model
+        Assert.Contains("default: 0.008 for adam", train.Out);
+        // compare keeps its published table's model and step when train's defaults move
+        var compare = Run("charlm", "compare", "--help");
+        Assert.Contains("[default: 512]", compare.Out);
+        Assert.Contains("default: 0.002 for adam", compare.Out);
         Assert.Contains("--eval-batch", train.Out);
         var copy = Run("copy", "--help");
         Assert.Contains("[default: 50]", copy.Out); // --hidden of the copy task

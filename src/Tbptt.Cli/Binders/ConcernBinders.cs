@@ -71,7 +71,7 @@ public sealed class TrainingBinder
         _updateOnly = updateOnly;
         _optimizer = Opt.WithDefault("--optimizer", "sgd or adam.", d.Optimizer);
         _lr = lrByOptimizer
-            ? Opt.Optional<double?>("--lr", Invariant($"Step size (default: {RunDefaults.LearningRate("adam")} for adam, {RunDefaults.LearningRate("sgd")} for sgd)."))
+            ? Opt.Optional<double?>("--lr", Invariant($"Step size (default: {RunDefaults.LearningRate("adam", d)} for adam, {RunDefaults.LearningRate("sgd", d)} for sgd)."))
             : Opt.WithDefault<double?>("--lr", "Step size (before the √K scaling of SGD runs).", d.LearningRate);
         var s = d.Schedule;
         _schedule = Opt.WithDefault("--lr-schedule", "Step-size schedule with --lr as its peak: constant, plateau (×--lr-factor when validation has not improved for more than --lr-patience evaluations), step (×--lr-factor every --lr-step updates) or cosine (down to --lr-min over the budget).",
@@ -115,7 +115,7 @@ public sealed class TrainingBinder
         var update = _d with
         {
             Optimizer = optimizer,
-            LearningRate = Opt.Finite(r.GetValue(_lr) ?? (_lrByOptimizer ? RunDefaults.LearningRate(optimizer) : _d.LearningRate), "--lr", "the learning rate"),
+            LearningRate = Opt.Finite(r.GetValue(_lr) ?? (_lrByOptimizer ? RunDefaults.LearningRate(optimizer, _d) : _d.LearningRate), "--lr", "the learning rate"),
             WeightDecay = Opt.Finite(r.GetValue(_weightDecay), "--weight-decay", "weight decay"),
             Clip = Opt.Finite(r.GetValue(_clip), "--clip", "clip"),
             ClipSummedLoss = r.GetValue(_clipOn)!.ToLowerInvariant() switch
