@@ -21,7 +21,8 @@ public static class TimeToQuality
         int reps = Arg(args, "--reps", 5);
         return what switch
         {
-            "eval" => Eval(reps, Arg(args, "--hidden", 512), Arg(args, "--layers", 2), Arg(args, "--updates", 4)),
+            "eval" => Eval(reps, Arg(args, "--hidden", 512), Arg(args, "--layers", 2), Arg(args, "--updates", 4),
+                Arg(args, "--dropout-percent", 10) / 100.0, Text(args, "--widths", "10:0")),
             "train" => TrainLoop.Run(reps, Arg(args, "--seconds", 40), args.SkipWhile(a => a != "--corpus").Skip(1).FirstOrDefault() ?? "datasets/tinyshakespeare/input.txt"),
             "checkpoint" => CheckpointCost.Run(reps),
             "pack" => GemmRows.Run(args),
@@ -33,7 +34,7 @@ public static class TimeToQuality
     private static int Usage()
     {
         Console.Error.WriteLine("""
-            usage: Tbptt.Benchmarks ttq eval [--reps N] [--hidden H] [--layers L] [--updates U]
+            usage: Tbptt.Benchmarks ttq eval [--reps N] [--hidden H] [--layers L] [--updates U] [--dropout-percent P] [--widths COLUMNS:CONTEXT,…]
                    Tbptt.Benchmarks ttq train [--reps N] [--seconds S] [--corpus PATH]
                    Tbptt.Benchmarks ttq probe [--reps N] [--epochs E] [--sequential-only]
                    Tbptt.Benchmarks ttq checkpoint [--reps N]
@@ -48,22 +49,31 @@ public static class TimeToQuality
         return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
     }
 
-    /// <summary>The character model of <c>charlm train</c>'s defaults: LSTM, embedding 64, vocabulary 65, dropout 0.1.</summary>
-    private static SequenceModel<float> CharModel(int hidden, int layers) => SequenceModel<float>.Create(new ModelConfig
+    private static string Text(string[] args, string name, string fallback)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+    }
+
+    /// <summary>The character model: LSTM, embedding 64, vocabulary 65.</summary>
+    private static SequenceModel<float> CharModel(int hidden, int layers, double dropout) => SequenceModel<float>.Create(new ModelConfig
     {
         Cell = CellKind.Lstm, Layers = layers, Input = InputKind.Tokens, InputSize = 65, EmbedSize = 64, HiddenSize = hidden,
-        OutputSize = 65, Loss = LossKind.CrossEntropy, Dropout = 0.1,
+        OutputSize = 65, Loss = LossKind.CrossEntropy, Dropout = dropout,
     }, seed: 1);
 
-    /// <summary>Seeded random characters as a next-token stream of <paramref name="columns"/> columns.</summary>
-    private static TokenStream Stream(int characters, int columns, int seed)
+    /// <summary>Seeded random characters.</summary>
+    private static int[] Text(int characters, int seed)
     {
         var rng = new Random(seed);
-        int rows = characters / columns;
-        var data = new int[rows * columns];
+        var data = new int[characters];
         for (int i = 0; i < data.Length; i++) data[i] = rng.Next(65);
-        return TokenStream.NextToken(data, columns);
+        return data;
     }
+
+    /// <summary>Seeded random characters as a next-token stream of <paramref name="columns"/> columns.</summary>
+    private static TokenStream Stream(int characters, int columns, int seed) =>
+        TokenStream.NextToken(LanguageModel.Text.Batchify.Columns(Text(characters, seed), columns, out _), columns);
 
     internal static double Median(List<double> xs)
     {
@@ -87,21 +97,31 @@ public static class TimeToQuality
         return sum / ((double)stream.Steps * b);
     }
 
-    private static int Eval(int reps, int hidden, int layers, int updates)
+    /// <param name="widths">Evaluation set-ups "columns:context" (context: unscored warm-up characters before each
+    /// column after the first, <see cref="LanguageModel.Text.Batchify.EvaluationStream"/>), timed side by side.</param>
+    private static int Eval(int reps, int hidden, int layers, int updates, double dropout, string widths)
     {
-        var model = CharModel(hidden, layers);
-        // charlm train's shapes: batch 32, TBPTT(100, 100); validation and test of tiny-Shakespeare (55,770 characters each) at 10 columns.
+        var model = CharModel(hidden, layers, dropout);
+        // charlm train's shapes: batch 32, TBPTT(100, 100); validation and test of tiny-Shakespeare's size (55,770 characters each).
         var train = Stream(200_000, 32, 1);
-        TokenStream valid = Stream(55_770, 10, 2), test = Stream(55_770, 10, 3);
+        var setups = widths.Split(',').Select(w => w.Split(':')).Select(w => (Columns: int.Parse(w[0], CultureInfo.InvariantCulture),
+            Context: w.Length > 1 ? int.Parse(w[1], CultureInfo.InvariantCulture) : 0)).ToArray();
+        var text = Text(55_770, 2);
+        var testText = Text(55_770, 3);
+        var evaluators = setups.Select(s => new Evaluator(model,
+            [LanguageModel.Text.Batchify.EvaluationStream(text, s.Columns, s.Context), LanguageModel.Text.Batchify.EvaluationStream(testText, s.Columns, s.Context)], 200)).ToArray();
+        // The evaluation the trainer shipped before issue 13's point 2, at the first set-up's columns (no context).
+        TokenStream valid = TokenStream.NextToken(LanguageModel.Text.Batchify.Columns(text, setups[0].Columns, out _), setups[0].Columns),
+            test = TokenStream.NextToken(LanguageModel.Text.Batchify.Columns(testText, setups[0].Columns, out _), setups[0].Columns);
         var trainer = new Trainer(model, new TrainerOptions { Optimizer = "adam", LearningRate = 2e-3, WeightDecay = 0, Clip = 5, Epochs = int.MaxValue },
             train, valid, test) { Policy = new FixedTruncation(100, 100) };
-        var evaluator = new Evaluator(model, [valid, test], 200);
         trainer.TrainStep();
-        evaluator.MeanLosses();
+        foreach (var e in evaluators) e.MeanLosses();
         var trainPerChar = new List<double>();
         var oldPerChar = new List<double>();
-        var newPerChar = new List<double>();
-        long evalChars = (long)valid.Steps * valid.Batch + (long)test.Steps * test.Batch;
+        var perChar = setups.Select(_ => new List<double>()).ToArray();
+        // Characters scored, the same for every set-up up to the columns' remainders: the cost of a context is in the time.
+        long Scored(int columns) => 2L * (55_770 / columns - 1) * columns;
         for (int r = 0; r < reps; r++)
         {
             long t0 = Stopwatch.GetTimestamp();
@@ -109,18 +129,30 @@ public static class TimeToQuality
             trainPerChar.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / (updates * 100.0 * 32));
             t0 = Stopwatch.GetTimestamp();
             double v0 = TapeLoss(model, valid), t0Loss = TapeLoss(model, test);
-            oldPerChar.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / evalChars);
-            t0 = Stopwatch.GetTimestamp();
-            var losses = evaluator.MeanLosses();
-            newPerChar.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / evalChars);
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"rep {r + 1}: train {1 / trainPerChar[^1]:F0} chars/s; evaluation: tape one stream at a time {1 / oldPerChar[^1]:F0} chars/s (ratio {oldPerChar[^1] / trainPerChar[^1]:F3}), forward-only side by side {1 / newPerChar[^1]:F0} chars/s (ratio {newPerChar[^1] / trainPerChar[^1]:F3}); losses equal: {v0 == losses[0] && t0Loss == losses[1]}"));
+            oldPerChar.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / Scored(setups[0].Columns));
+            var line = new System.Text.StringBuilder(string.Create(CultureInfo.InvariantCulture,
+                $"rep {r + 1}: train {1 / trainPerChar[^1]:F0} chars/s; evaluation: tape one stream at a time {1 / oldPerChar[^1]:F0} chars/s (ratio {oldPerChar[^1] / trainPerChar[^1]:F3})"));
+            for (int s = 0; s < setups.Length; s++)
+            {
+                t0 = Stopwatch.GetTimestamp();
+                var losses = evaluators[s].MeanLosses();
+                perChar[s].Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / Scored(setups[s].Columns));
+                line.Append(string.Create(CultureInfo.InvariantCulture, $"; forward-only {setups[s].Columns}:{setups[s].Context} {1 / perChar[s][^1]:F0} chars/s (ratio {perChar[s][^1] / trainPerChar[^1]:F3})"));
+                if (s == 0 && setups[0].Context == 0) line.Append($", losses equal to the tape's: {v0 == losses[0] && t0Loss == losses[1]}");
+            }
+            Console.Error.WriteLine(line);
         }
-        double tr = Median(trainPerChar), ol = Median(oldPerChar), ne = Median(newPerChar);
+        double tr = Median(trainPerChar), ol = Median(oldPerChar);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"LSTM {layers}×{hidden}, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-ddTHH:mmZ}, BLAS {Numerics.Blas.Active.Name}, load {File.ReadAllText("/proc/loadavg").Trim()}"));
+            $"LSTM {layers}×{hidden}, dropout {dropout}, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-ddTHH:mmZ}, BLAS {Numerics.Blas.Active.Name}, load {File.ReadAllText("/proc/loadavg").Trim()}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"medians of {reps}: training {1 / tr:F0} chars/s; evaluation, tape one stream at a time {1 / ol:F0} chars/s = {ol / tr:F3} of training per character; forward-only side by side {1 / ne:F0} chars/s = {ne / tr:F3}"));
+            $"medians of {reps}: training {1 / tr:F0} chars/s; evaluation, tape one stream at a time {1 / ol:F0} chars/s = {ol / tr:F3} of training per character"));
+        for (int s = 0; s < setups.Length; s++)
+        {
+            double ne = Median(perChar[s]);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  forward-only, valid + test side by side at {setups[s].Columns} columns each, context {setups[s].Context}: {1 / ne:F0} chars/s = {ne / tr:F3} of training per character"));
+        }
         return 0;
     }
 }

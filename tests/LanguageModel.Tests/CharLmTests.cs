@@ -58,7 +58,7 @@ public class CharLmTests
             Assert.True(File.Exists(Path.Combine(run, f)), f);
         // The saved model is the best validation point and evaluates to it.
         var model = ModelCheckpoint.Load(Safetensors.Read(Path.Combine(run, "model.safetensors")));
-        Assert.Equal(best, CharLmRun.Evaluate(model, corpus, "valid", o.Corpus.EvalBatch).Loss, 1e-9);
+        Assert.Equal(best, CharLmRun.Evaluate(model, corpus, "valid", o.Corpus.EvalBatch, o.Corpus.EvalContext).Loss, 1e-9);
         // summary.json reads back to exactly the run's numbers.
         var read = RunSummary.Load(Path.Combine(run, "summary.json"));
         Assert.Equal(summary.BestValidLoss, read.BestValidLoss);

@@ -19,7 +19,8 @@ public static class Evaluation
 /// only. In evaluation the batch columns never meet (no dropout, each column its own state, row-wise kernels, and
 /// GEMMs that never split a row's sum), so each stream's loss is what it would be alone; the wider batch is what
 /// makes it cheaper: the per-step recurrent GEMM reads the weights once for all columns. Streams shorter than the
-/// longest are padded (inputs 0, no loss).
+/// longest are padded (inputs 0, no loss). A target of −1 is not scored (padding, or a column's warm-up context):
+/// a stream's mean is over its scored targets.
 /// </summary>
 /// <remarks>
 /// Nothing is kept for a backward pass: no tape, no gradient buffer, no per-step gates or cell states beyond the
@@ -46,6 +47,7 @@ internal sealed class Evaluator
     private readonly float[] _logits;           // [chunk, ΣB, O]
     private readonly int[] _inputs, _targets;   // [chunk, ΣB] one chunk, the streams' columns side by side
     private readonly double[] _columnLoss;      // [ΣB]
+    private readonly long[] _scored;            // per stream: targets that count (not −1)
 
     public Evaluator(SequenceModel<float> model, IReadOnlyList<TokenStream> streams, int chunk)
     {
@@ -70,6 +72,9 @@ internal sealed class Evaluator
         _inputs = new int[_chunk * _width];
         _targets = new int[_chunk * _width];
         _columnLoss = new double[_width];
+        _scored = _streams.Select(s => (long)s.Targets.Length - s.Targets.Count(-1)).ToArray();
+        for (int i = 0; i < _streams.Length; i++)
+            if (_scored[i] == 0) throw new ArgumentException($"stream {i} has no scored target.", nameof(streams));
     }
 
     /// <summary>Steps per chunk actually used (memory bound; the result does not depend on it).</summary>
@@ -96,7 +101,7 @@ internal sealed class Evaluator
             var s = _streams[i];
             double sum = 0;
             for (int b = 0; b < s.Batch; b++) sum += _columnLoss[_first[i] + b];
-            means[i] = sum / ((double)s.Steps * s.Batch);
+            means[i] = sum / _scored[i];
         }
         return means;
     }

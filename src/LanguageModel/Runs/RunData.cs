@@ -29,9 +29,8 @@ public sealed record RunData(TokenStream Train, TokenStream Valid, TokenStream? 
         corpus.EnsureSteps("train", p.Batch, t.Adaptive ? Math.Max(o.Adaptive.KMax, probeSpan) : Math.Max(t.K, t.K2 ?? t.K));
         corpus.EnsureSteps("valid", p.EvalBatch, 1);
         var train = TokenStream.NextToken(Batchify.Columns(corpus.Train, p.Batch, out _), p.Batch);
-        var valid = TokenStream.NextToken(Batchify.Columns(corpus.Valid, p.EvalBatch, out _), p.EvalBatch);
-        TokenStream? test = corpus.Test.Length >= 2 * p.EvalBatch
-            ? TokenStream.NextToken(Batchify.Columns(corpus.Test, p.EvalBatch, out _), p.EvalBatch) : null;
+        var valid = Batchify.EvaluationStream(corpus.Valid, p.EvalBatch, p.EvalContext);
+        TokenStream? test = corpus.Test.Length >= 2 * p.EvalBatch ? Batchify.EvaluationStream(corpus.Test, p.EvalBatch, p.EvalContext) : null;
         return new RunData(train, valid, test, corpus.Vocabulary.Count, corpus.Vocabulary.Symbols, corpus.Describe());
     }
 }

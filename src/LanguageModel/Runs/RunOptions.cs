@@ -238,6 +238,10 @@ public sealed record CorpusOptions
     public int Batch { get; init; } = 32;
     /// <summary>Columns of the validation and test streams (the state is carried within each).</summary>
     public int EvalBatch { get; init; } = 10;
+    /// <summary>Warm-up steps of each evaluation column after the first: it starts this many characters early, on the
+    /// text before it, unscored (<see cref="Text.Batchify.EvaluationStream"/>); 0 (the default of a run.json without
+    /// it) starts every column from a zero state.</summary>
+    public int EvalContext { get; init; }
 
     /// <summary>Rejects an empty path or batch sizes below 1.</summary>
     public void Validate()
@@ -245,5 +249,6 @@ public sealed record CorpusOptions
         if (string.IsNullOrWhiteSpace(Path)) throw new ArgumentException("--corpus: give a corpus file or folder.");
         if (Batch < 1) throw new ArgumentOutOfRangeException(nameof(Batch), Batch, "batch must be at least 1.");
         if (EvalBatch < 1) throw new ArgumentOutOfRangeException(nameof(EvalBatch), EvalBatch, "the evaluation batch must be at least 1.");
+        if (EvalContext < 0) throw new ArgumentOutOfRangeException(nameof(EvalContext), EvalContext, "the evaluation context must be at least 0.");
     }
 }

@@ -31,12 +31,12 @@ public sealed class CopyDataBinder(CopyDataOptions d)
     }
 }
 
-/// <summary>A corpus: --corpus, --batch, --eval-batch; or, for a benchmark of updates, an optional --corpus and --batch.</summary>
+/// <summary>A corpus: --corpus, --batch, --eval-batch, --eval-context; or, for a benchmark of updates, an optional --corpus and --batch.</summary>
 public sealed class CorpusBinder
 {
     private readonly Option<string?> _corpus;
     private readonly Option<int> _batch;
-    private readonly Option<int>? _evalBatch;
+    private readonly Option<int>? _evalBatch, _evalContext;
 
     /// <param name="updatesOnly">Nothing is evaluated and the text is optional (bench charlm: seeded random tokens
     /// without it; throughput does not depend on the text): --corpus and --batch only.</param>
@@ -47,6 +47,7 @@ public sealed class CorpusBinder
             : Opt.Required<string?>("--corpus", "A UTF-8 text file (split 90/5/5) or a folder with train.txt, valid.txt, test.txt.");
         _batch = Opt.WithDefault("--batch", updatesOnly ? "B: streams trained in parallel." : "Batch columns B.", d.Batch);
         _evalBatch = updatesOnly ? null : Opt.WithDefault("--eval-batch", "Columns of the validation and test streams.", d.EvalBatch);
+        _evalContext = updatesOnly ? null : Opt.WithDefault("--eval-context", "Unscored characters before each evaluation column after the first, to warm its state (at most a column).", d.EvalContext);
     }
 
     public void AddTo(Command c)
@@ -54,6 +55,7 @@ public sealed class CorpusBinder
         c.Options.Add(_corpus);
         c.Options.Add(_batch);
         if (_evalBatch is not null) c.Options.Add(_evalBatch);
+        if (_evalContext is not null) c.Options.Add(_evalContext);
     }
 
     public CorpusOptions Read(ParseResult r)
@@ -62,6 +64,7 @@ public sealed class CorpusBinder
         {
             Path = r.GetValue(_corpus) is { } path ? Path.GetFullPath(path) : "", Batch = r.GetValue(_batch),
             EvalBatch = _evalBatch is null ? 1 : r.GetValue(_evalBatch),
+            EvalContext = _evalContext is null ? 0 : r.GetValue(_evalContext),
         };
         if (_evalBatch is not null) o.Validate();
         else if (o.Batch < 1) throw new UserInputException($"--batch: {o.Batch} must be at least 1.");

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Tbptt.LanguageModel;
 using Tbptt.Cli.Binders;
+using Tbptt.LanguageModel.Runs;
 using Tbptt.LanguageModel.Text;
 using Tbptt.Probes;
 using Tbptt.Training;
@@ -39,15 +40,19 @@ public static class CharLmCommand
         var model = Opt.Required<string>("--model", "Model file (.safetensors).");
         var corpus = Opt.Required<string>("--corpus", "Corpus file or folder.");
         var split = Opt.WithDefault("--split", "train, valid or test.", "test");
-        var batch = Opt.WithDefault("--batch", "Columns evaluated in parallel (the state is carried within each).", 10);
-        var cmd = new Command("eval", "Loss, bits per character and perplexity of a model on a corpus split.") { model, corpus, split, batch };
+        var d = RunDefaults.CharLm.Corpus!; // evaluated as a training run evaluates
+        var batch = Opt.WithDefault("--batch", "Columns evaluated in parallel (the state is carried within each).", d.EvalBatch);
+        var context = Opt.WithDefault("--context", "Unscored characters before each column after the first, to warm its state.", d.EvalContext);
+        var cmd = new Command("eval", "Loss, bits per character and perplexity of a model on a corpus split.") { model, corpus, split, batch, context };
         cmd.SetAction(r => CliErrors.Run(() =>
         {
             var (m, vocab, _) = ModelFiles.LoadCharModel(r.GetValue(model)!);
             var c = Corpus.Load(r.GetValue(corpus)!, vocabulary: vocab);
             string s = r.GetValue(split)!;
             if (!Corpus.SplitNames.Contains(s)) throw new UserInputException($"--split: '{s}' is not train, valid or test.");
-            var (loss, chars, unknown) = CharLmRun.Evaluate(m, c, s, r.GetValue(batch));
+            if (r.GetValue(batch) < 1) throw new UserInputException($"--batch: {r.GetValue(batch)} must be at least 1.");
+            if (r.GetValue(context) < 0) throw new UserInputException($"--context: {r.GetValue(context)} must be at least 0.");
+            var (loss, chars, unknown) = CharLmRun.Evaluate(m, c, s, r.GetValue(batch), r.GetValue(context));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{s}: {chars:N0} characters ({unknown} unknown), loss {loss:F4} nats/char, {loss / Math.Log(2):F4} bits/char, perplexity {Math.Exp(loss):F3}"));
             return 0;
