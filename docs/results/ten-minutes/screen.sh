@@ -39,14 +39,15 @@ runs=(
 )
 for line in "${runs[@]}"; do
   read -r name flags <<<"$line"
+  pinned=("${base[@]}")
   [[ $flags == *--cell* ]] || flags+=" --cell lstm"     # pinned unless the line says otherwise
   [[ $flags == *--batch* ]] || flags+=" --batch 32"
+  if [[ $name == defaults ]]; then pinned=(); flags=""; fi
   if [[ $# -gt 0 && ! " $* " == *" $name "* ]]; then continue; fi
   out=docs/results/ten-minutes/screen/$name
   [[ -f $out/summary.json ]] && continue
   rm -rf "$out"
   echo "$(date -u +%H:%M:%S) $name: $flags (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
   # shellcheck disable=SC2086 # the flags are words
-  if [[ $name == defaults ]]; then pinned=(); flags=""; else pinned=("${base[@]}"); fi
   "${tbptt[@]}" charlm train --corpus datasets/tinyshakespeare/input.txt --minutes 10 "${pinned[@]}" $flags --out "$out" >/dev/null
 done
