@@ -14,7 +14,7 @@ public static class CharLmRun
 {
     /// <summary>Mean cross-entropy of a model on one split, with the state carried within each of
     /// <paramref name="batch"/> columns, each column after the first warmed by <paramref name="context"/> unscored
-    /// characters before it (<see cref="Batchify.EvaluationStream"/>, as a training run evaluates).</summary>
+    /// characters before it (<see cref="Batchify.EvaluationStream"/>, as a training run with those options evaluates).</summary>
     public static (double Loss, int Characters, int Unknown) Evaluate(SequenceModel<float> model, Corpus corpus, string split, int batch, int context)
     {
         if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, "the batch must be at least 1 column.");

@@ -39,6 +39,12 @@ public class BiasStudyCommandTests
         Assert.Equal("16", rows[^1].Split(',')[k]);
         Assert.Equal(0.0, double.Parse(rows[^1].Split(',')[mean], CultureInfo.InvariantCulture));
         Assert.True(double.Parse(rows[1].Split(',')[sd], CultureInfo.InvariantCulture) > 0, rows[1]); // samples differ
+        // The run's validation split: its evaluation columns are warm (32 columns, 100 characters of context, so
+        // unscored steps and padding), but a probe samples the plain columns, where every target is scored — offset 6
+        // would be column 0's padding in the evaluation's layout.
+        var valid = Run("probe", "--model", snapshot, "--run", run, "--split", "valid", "--window", "2", "--burnin", "0",
+            "--offsets", "0,2,6,10", "--out", Path.Combine(dir, "phi-valid.csv"));
+        Assert.True(valid.ExitCode == 0, valid.Err);
         var text = Run("probe", "--model", snapshot, "--text", corpus, "--window", "16", "--samples", "6", "--out", Path.Combine(dir, "phi2.csv"),
             "--exact-bias", "1,2,4,8", "--bias-out", json);
         Assert.True(text.ExitCode == 0, text.Err);

@@ -31,6 +31,16 @@ public class CharLmCommandTests
         Assert.True(eval.ExitCode == 0, eval.Err);
         Assert.Matches(@"test: [\d,]+ characters \(0 unknown\), loss [\d.]+ nats/char, [\d.]+ bits/char, perplexity [\d.]+", eval.Out);
 
+        // Without --batch and --context, a model in a run folder is evaluated as its run evaluated: the run's own
+        // best validation loss (a run evaluated with other columns and context than the defaults).
+        string warm = Path.Combine(dir, "warm");
+        Assert.Equal(0, Run(["charlm", "train", "--corpus", corpus, "--out", warm, .. TinyModel, "--eval-batch", "3", "--eval-context", "7"]).ExitCode);
+        using var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(warm, "summary.json")));
+        double best = summary.RootElement.GetProperty("bestValidLoss").GetDouble();
+        var again = Run("charlm", "eval", "--model", Path.Combine(warm, "model.safetensors"), "--corpus", corpus, "--split", "valid");
+        Assert.True(again.ExitCode == 0, again.Err);
+        Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"loss {best:F4} nats/char"), again.Out);
+
         var a = Run("charlm", "sample", "--model", model, "--prime", "to ", "--length", "40", "--seed", "3");
         var b = Run("charlm", "sample", "--model", model, "--prime", "to ", "--length", "40", "--seed", "3");
         Assert.True(a.ExitCode == 0, a.Err);

@@ -95,7 +95,7 @@ public class ReliabilityCommandTests : IClassFixture<ReliabilityCommandTests.Tra
                  {
                      ("--minutes", "1e300", "time limit"), ("--minutes", "Infinity", "time limit"), ("--minutes", "0", "time limit"),
                      ("--lr", "Infinity", "learning rate"), ("--lr", "NaN", "learning rate"), ("--clip", "Infinity", "clip"),
-                     ("--on-nonfinite", "ignore", "--on-nonfinite"),
+                     ("--on-nonfinite", "ignore", "--on-nonfinite"), ("--eval-context", "-1", "context"),
                  })
         {
             string output = Path.Combine(TempDir(), "never");
@@ -106,6 +106,7 @@ public class ReliabilityCommandTests : IClassFixture<ReliabilityCommandTests.Tra
         AssertUserError(Run(["charlm", "train", "--corpus", _run.Corpus, "--out", adaptive, .. TinyModel, "--adaptive", "true", "--delta", "NaN"]), "δ");
         Assert.False(Directory.Exists(adaptive));
         AssertUserError(Run("charlm", "eval", "--model", _run.Model, "--corpus", _run.Corpus, "--batch", "0"), "batch");
+        AssertUserError(Run("charlm", "eval", "--model", _run.Model, "--corpus", _run.Corpus, "--context", "-1"), "--context");
         AssertUserError(Run("probe", "--model", _run.Model, "--text", _run.Corpus, "--window", "40", "--samples", "1000000",
             "--out", Path.Combine(TempDir(), "n.csv")), "lower --samples or --window");
         AssertUserError(Run("init", "--vocab-from", _run.Corpus, "--hidden", "25000", "--out", Path.Combine(TempDir(), "m.safetensors")), "at most");

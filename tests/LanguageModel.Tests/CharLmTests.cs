@@ -23,7 +23,7 @@ public class CharLmTests
 
     internal static RunOptions Small(string corpus) => RunDefaults.CharLm with
     {
-        Corpus = new CorpusOptions { Path = corpus, Batch = 8, EvalBatch = 4 },
+        Corpus = new CorpusOptions { Path = corpus, Batch = 8, EvalBatch = 4, EvalContext = 5 },
         Model = new ModelOptions { Layers = 2, Hidden = 24, Embed = 8, Dropout = 0.1 },
         Truncation = new TruncationOptions { K = 8, K2 = 15 },
         Training = RunDefaults.CharLm.Training with { Epochs = 2, EvaluationsPerEpoch = 2, LearningRate = 0.01 },

@@ -8,8 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../../.."
 tbptt=(dotnet "${TBPTT_DLL:-src/Tbptt.Cli/bin/Release/net10.0/tbptt.dll}")
 export TBPTT_BLAS=${TBPTT_BLAS:-managed}
-# Every flag that differs between runs is spelled out on its line, and the rest are pinned in `base`, so the
-# script reproduces its runs whatever `charlm train`'s defaults become (they were chosen from these runs).
+# Every flag that differs between runs is spelled out on its line, and the other training and evaluation flags
+# whose defaults have moved or may move are pinned in `base`, so the script reproduces its runs whatever
+# `charlm train`'s defaults become (they were chosen from these runs).
 base=(--embed 64 --eval-batch 10 --eval-context 0 --optimizer adam --lr-schedule cosine --warmup 100
       --lr-min 0.0001 --clip 5 --evals-per-epoch 2 --seed 1)
 runs=(
@@ -41,7 +42,7 @@ for line in "${runs[@]}"; do
   read -r name flags <<<"$line"
   pinned=("${base[@]}")
   [[ $flags == *--cell* ]] || flags+=" --cell lstm"     # pinned unless the line says otherwise
-  [[ $flags == *--batch* ]] || flags+=" --batch 32"
+  [[ $flags == *" --batch "* ]] || flags+=" --batch 32"
   if [[ $name == defaults ]]; then pinned=(); flags=""; fi
   if [[ $# -gt 0 && ! " $* " == *" $name "* ]]; then continue; fi
   out=docs/results/ten-minutes/screen/$name

@@ -7,8 +7,9 @@ namespace Tbptt.Training;
 public static class Evaluation
 {
     /// <summary>
-    /// Mean cross-entropy per token over a whole stream: forward only, no dropout, the state carried across chunks
-    /// of at most <paramref name="chunk"/> steps (the chunk length bounds memory, it does not change the result).
+    /// Mean cross-entropy per scored token (target ≥ 0) over a whole stream: forward only, no dropout, the state
+    /// carried across chunks of at most <paramref name="chunk"/> steps (the chunk length bounds memory, it does not
+    /// change the result).
     /// </summary>
     public static double MeanLoss(SequenceModel<float> model, TokenStream stream, int chunk = 200) =>
         new Evaluator(model, [stream], chunk).MeanLosses()[0];
@@ -72,15 +73,23 @@ internal sealed class Evaluator
         _inputs = new int[_chunk * _width];
         _targets = new int[_chunk * _width];
         _columnLoss = new double[_width];
-        _scored = _streams.Select(s => (long)s.Targets.Length - s.Targets.Count(-1)).ToArray();
+        _scored = _streams.Select(s => Scored(s.Targets)).ToArray();
         for (int i = 0; i < _streams.Length; i++)
             if (_scored[i] == 0) throw new ArgumentException($"stream {i} has no scored target.", nameof(streams));
+    }
+
+    /// <summary>Targets that count: every one but the negative (AddLosses skips those).</summary>
+    private static long Scored(ReadOnlySpan<int> targets)
+    {
+        long n = 0;
+        foreach (int y in targets) if (y >= 0) n++;
+        return n;
     }
 
     /// <summary>Steps per chunk actually used (memory bound; the result does not depend on it).</summary>
     public int Chunk => _chunk;
 
-    /// <summary>Mean cross-entropy per token of each stream at the model's current parameters.</summary>
+    /// <summary>Mean cross-entropy per scored token of each stream at the model's current parameters.</summary>
     public double[] MeanLosses()
     {
         int bh = _width * _model.Config.HiddenSize;

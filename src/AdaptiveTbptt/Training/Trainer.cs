@@ -342,7 +342,7 @@ public sealed partial class Trainer
         return Math.Min(1, Math.Max(byEpoch, Math.Max(byCompute, byTime)));
     }
 
-    /// <summary>Mean cross-entropy per token of the current parameters over a whole stream.</summary>
+    /// <summary>Mean cross-entropy per scored token of the current parameters over a whole stream.</summary>
     public double EvaluateLoss(TokenStream stream) => Evaluation.MeanLoss(_model, stream, Options.EvalChunk);
 
     /// <param name="final">The run's last evaluation: no re-estimate (its K would never be used, and its probes

@@ -243,7 +243,7 @@ public sealed record CorpusOptions
     /// it) starts every column from a zero state.</summary>
     public int EvalContext { get; init; }
 
-    /// <summary>Rejects an empty path or batch sizes below 1.</summary>
+    /// <summary>Rejects an empty path, batch sizes below 1 or a negative evaluation context.</summary>
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(Path)) throw new ArgumentException("--corpus: give a corpus file or folder.");

@@ -33,7 +33,7 @@ public static class Batchify
     /// </summary>
     /// <remarks>Layout, with R = N / B: column b reads tokens[b·R − c_b .. (b+1)·R − 1) and predicts
     /// tokens[b·R − c_b + 1 .. (b+1)·R), scoring the last R − 1; c_0 = 0 and c_b = min(context, R) for b ≥ 1.
-    /// Steps = R − 1 + c_1.</remarks>
+    /// Steps = R − 1 + c_1 (R − 1 for one column, which has no context).</remarks>
     public static TokenStream EvaluationStream(ReadOnlySpan<int> tokens, int batch, int context)
     {
         if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, "batch must be at least 1.");

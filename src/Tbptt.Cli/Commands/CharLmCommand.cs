@@ -40,19 +40,24 @@ public static class CharLmCommand
         var model = Opt.Required<string>("--model", "Model file (.safetensors).");
         var corpus = Opt.Required<string>("--corpus", "Corpus file or folder.");
         var split = Opt.WithDefault("--split", "train, valid or test.", "test");
-        var d = RunDefaults.CharLm.Corpus!; // evaluated as a training run evaluates
-        var batch = Opt.WithDefault("--batch", "Columns evaluated in parallel (the state is carried within each).", d.EvalBatch);
-        var context = Opt.WithDefault("--context", "Unscored characters before each column after the first, to warm its state.", d.EvalContext);
+        var d = RunDefaults.CharLm.Corpus!;
+        var batch = Opt.Optional<int?>("--batch", $"Columns evaluated in parallel, the state carried within each (default: the run.json beside the model, as its run evaluated; else {d.EvalBatch}).");
+        var context = Opt.Optional<int?>("--context", $"Unscored characters before each column after the first, to warm its state (default: the run.json beside the model; else {d.EvalContext}).");
         var cmd = new Command("eval", "Loss, bits per character and perplexity of a model on a corpus split.") { model, corpus, split, batch, context };
         cmd.SetAction(r => CliErrors.Run(() =>
         {
-            var (m, vocab, _) = ModelFiles.LoadCharModel(r.GetValue(model)!);
+            string modelPath = r.GetValue(model)!;
+            var (m, vocab, _) = ModelFiles.LoadCharModel(modelPath);
             var c = Corpus.Load(r.GetValue(corpus)!, vocabulary: vocab);
             string s = r.GetValue(split)!;
             if (!Corpus.SplitNames.Contains(s)) throw new UserInputException($"--split: '{s}' is not train, valid or test.");
-            if (r.GetValue(batch) < 1) throw new UserInputException($"--batch: {r.GetValue(batch)} must be at least 1.");
-            if (r.GetValue(context) < 0) throw new UserInputException($"--context: {r.GetValue(context)} must be at least 0.");
-            var (loss, chars, unknown) = CharLmRun.Evaluate(m, c, s, r.GetValue(batch), r.GetValue(context));
+            // A model inside a run folder is evaluated as that run evaluated it, so the numbers match its summary.
+            string runJson = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, RunExecutor.OptionsFile);
+            var run = (r.GetValue(batch) is null || r.GetValue(context) is null) && File.Exists(runJson) ? RunOptions.Load(runJson).Corpus : null;
+            int columns = r.GetValue(batch) ?? run?.EvalBatch ?? d.EvalBatch, warm = r.GetValue(context) ?? run?.EvalContext ?? d.EvalContext;
+            if (columns < 1) throw new UserInputException($"--batch: {columns} must be at least 1.");
+            if (warm < 0) throw new UserInputException($"--context: {warm} must be at least 0.");
+            var (loss, chars, unknown) = CharLmRun.Evaluate(m, c, s, columns, warm);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{s}: {chars:N0} characters ({unknown} unknown), loss {loss:F4} nats/char, {loss / Math.Log(2):F4} bits/char, perplexity {Math.Exp(loss):F3}"));
             return 0;

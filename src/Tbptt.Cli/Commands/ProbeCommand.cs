@@ -97,6 +97,9 @@ public static class ProbeCommand
             if (!Directory.Exists(data)) throw new UserInputException($"--data: {data}: no such folder.");
             o = RunDefaults.Copy with { Copy = RunDefaults.Copy.Copy! with { Data = Path.GetFullPath(data!) } };
         }
+        // A probe's windows may start anywhere in a column and every target in them must be scored: plain columns,
+        // not the evaluation's warm ones (their context and padding are unscored).
+        if (o.Corpus is { } corpus) o = o with { Corpus = corpus with { EvalContext = 0 } };
         var d = RunData.Build(o, file.Metadata.GetValueOrDefault("vocab"));
         var s = split == "train" ? d.Train : split == "valid" ? d.Valid : d.Test
             ?? throw new UserInputException("--split test: the data has no test split.");

@@ -87,6 +87,14 @@ public class EvaluationStreamTests
         // per-step losses summed in another order.
         Assert.Equal(single, warm, Math.Abs(single) * (Tbptt.Numerics.Blas.Active.Name == "managed" ? 1e-12 : 1e-5));
 
+        // Warm streams of different widths and lengths side by side (a trainer's validation and test): each its own loss.
+        var other = Enumerable.Range(0, 97).Select(_ => rng.Next(9)).ToArray();
+        TokenStream a = Batchify.EvaluationStream(text, 5, 9), b = Batchify.EvaluationStream(other, 3, 4);
+        var both = new Evaluator(model, [a, b], 11).MeanLosses();
+        double tolerance = Tbptt.Numerics.Blas.Active.Name == "managed" ? 1e-12 : 1e-5;
+        Assert.Equal(Evaluation.MeanLoss(model, a, 11), both[0], Math.Abs(both[0]) * tolerance);
+        Assert.Equal(Evaluation.MeanLoss(model, b, 11), both[1], Math.Abs(both[1]) * tolerance);
+
         // Without the context the second column starts cold, and the loss differs.
         double cold = Evaluation.MeanLoss(model, Batchify.EvaluationStream(text, 2, 0));
         Assert.NotEqual(single, cold, Math.Abs(single) * 1e-6);
