@@ -15,14 +15,18 @@ namespace Tbptt.Benchmarks;
 /// </summary>
 public static class TimeToQuality
 {
+    private static readonly LanguageModel.Runs.RunOptions Train = LanguageModel.Runs.RunDefaults.CharLm;
+
     public static int Run(string[] args)
     {
         string what = args.Length > 1 ? args[1] : "eval";
         int reps = Arg(args, "--reps", 5);
         return what switch
         {
-            "eval" => Eval(reps, Arg(args, "--hidden", 512), Arg(args, "--layers", 2), Arg(args, "--updates", 4),
-                Arg(args, "--dropout-percent", 10) / 100.0, Text(args, "--widths", "10:0")),
+            // Defaults: charlm train's model and evaluation, beside the 10 cold columns evaluation used before.
+            "eval" => Eval(reps, Arg(args, "--hidden", Train.Model.Hidden), Arg(args, "--layers", Train.Model.Layers), Arg(args, "--updates", 4),
+                Arg(args, "--dropout-percent", (int)Math.Round(Train.Model.Dropout * 100)) / 100.0,
+                Text(args, "--widths", $"10:0,{Train.Corpus!.EvalBatch}:{Train.Corpus.EvalContext}")),
             "train" => TrainLoop.Run(reps, Arg(args, "--seconds", 40), args.SkipWhile(a => a != "--corpus").Skip(1).FirstOrDefault() ?? "datasets/tinyshakespeare/input.txt"),
             "checkpoint" => CheckpointCost.Run(reps),
             "pack" => GemmRows.Run(args),
