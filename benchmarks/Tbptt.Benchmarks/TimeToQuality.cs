@@ -26,7 +26,7 @@ public static class TimeToQuality
             // Defaults: charlm train's model and evaluation, beside the 10 cold columns evaluation used before.
             "eval" => Eval(reps, Arg(args, "--hidden", Train.Model.Hidden), Arg(args, "--layers", Train.Model.Layers), Arg(args, "--updates", 4),
                 Arg(args, "--dropout-percent", (int)Math.Round(Train.Model.Dropout * 100)) / 100.0,
-                Text(args, "--widths", $"10:0,{Train.Corpus!.EvalBatch}:{Train.Corpus.EvalContext}")),
+                Arg(args, "--widths", $"10:0,{Train.Corpus!.EvalBatch}:{Train.Corpus.EvalContext}")!),
             "train" => TrainLoop.Run(reps, Arg(args, "--seconds", 40), args.SkipWhile(a => a != "--corpus").Skip(1).FirstOrDefault() ?? "datasets/tinyshakespeare/input.txt"),
             "checkpoint" => CheckpointCost.Run(reps),
             "pack" => GemmRows.Run(args),
@@ -47,13 +47,10 @@ public static class TimeToQuality
         return 2;
     }
 
-    private static int Arg(string[] args, string name, int fallback)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-    }
+    private static int Arg(string[] args, string name, int fallback) =>
+        Arg(args, name, (string?)null) is { } text ? int.Parse(text, CultureInfo.InvariantCulture) : fallback;
 
-    private static string Text(string[] args, string name, string fallback)
+    private static string? Arg(string[] args, string name, string? fallback)
     {
         int i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;

@@ -44,10 +44,10 @@ public static class RunDefaults
     /// <summary>The character model: LSTM 2×256, embedding 64, no dropout, Adam peaking at 8e-3 after 100 updates of
     /// warm-up and falling along a cosine to 1e-4 at the end of the budget, clip 5, batch 32, TBPTT(100, 100), two
     /// evaluations per epoch over 32 columns of validation and test, each warmed by the 100 characters before it
-    /// (as cheap per character as the training batch, and within 0.001 bits of the loss at any width); adaptive K0 50 within
-    /// [10, 300], W 400, probes at most 10 % of compute. Chosen by a screening of 10-minute runs on 2 cores for the
-    /// best validation loss (docs/results/ten-minutes): in ten minutes
-    /// a smaller model that sees more characters beats a larger one, and dropout does not pay for itself yet.</summary>
+    /// (as cheap per character as the training batch, and within 0.001 bits of the loss at any width); adaptive K0
+    /// 50 within [10, 300], W 400, probes at most 10 % of compute. Chosen by a screening of 10-minute runs on 2 cores
+    /// for the best validation loss (docs/results/ten-minutes): in ten minutes a smaller model that sees more
+    /// characters beats a larger one, and dropout does not pay for itself yet.</summary>
     public static RunOptions CharLm { get; } = new()
     {
         Corpus = new CorpusOptions { Batch = 32, EvalBatch = 32, EvalContext = 100 },

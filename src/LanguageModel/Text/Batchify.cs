@@ -25,11 +25,11 @@ public static class Batchify
     /// <summary>
     /// An evaluation stream: the columns and scored predictions of <see cref="Columns"/>, but every column after the
     /// first starts <paramref name="context"/> steps early (at most one column's length: the stream then holds under
-    /// twice the split), on the text just before it, and those steps' predictions are not scored (target −1). A column then starts its scored steps
-    /// with a warm state instead of a zero one, so a wide evaluation batch — the cheap one — costs almost nothing
-    /// in the loss it reports; with context 0 this is exactly the stream of <see cref="Columns"/>. Columns that are
-    /// shorter than the longest (the first, which has no text before it) are padded at their end (input 0,
-    /// target −1), which changes nothing before it.
+    /// twice the split), on the text just before it, and those steps' predictions are not scored (target −1). A
+    /// column then starts its scored steps with a warm state instead of a zero one, so a wide evaluation batch — the
+    /// cheap one — costs almost nothing in the loss it reports; with context 0 this is exactly the stream of
+    /// <see cref="Columns"/>. Columns shorter than the longest (the first, which has no text before it) are padded
+    /// at their end (input 0, target −1), which changes nothing before it.
     /// </summary>
     /// <remarks>Layout, with R = N / B: column b reads tokens[b·R − c_b .. (b+1)·R − 1) and predicts
     /// tokens[b·R − c_b + 1 .. (b+1)·R), scoring the last R − 1; c_0 = 0 and c_b = min(context, R) for b ≥ 1.
