@@ -97,6 +97,7 @@ public sealed partial class StackTape<T> where T : unmanaged, IFloatingPointIeee
     /// <summary>Runs <paramref name="n"/> more steps forward. Inputs: token ids [n, B], or vectors [n, B, In].</summary>
     public void Append(int n, ReadOnlySpan<int> tokens, ReadOnlySpan<T> vectors)
     {
+        using var flush = Denormals.FlushToZero();
         if (Stored + n > Capacity)
             throw new InvalidOperationException($"tape holds {Stored} of {Capacity} steps; cannot append {n}.");
         int s0 = Stored, in0 = In0;
@@ -158,6 +159,7 @@ public sealed partial class StackTape<T> where T : unmanaged, IFloatingPointIeee
     /// gradients need only ∂/∂h), and nothing is written to the gradient buffer.</param>
     public double Loss(int lossSteps, int window, ReadOnlySpan<int> targetTokens, ReadOnlySpan<T> targetVectors, T scale, bool weights = true)
     {
+        using var flush = Denormals.FlushToZero();
         var c = _model.Config;
         var p = _model.Parameters;
         int hd = c.HiddenSize, o = Out, rows = lossSteps * Batch;
@@ -241,6 +243,7 @@ public sealed partial class StackTape<T> where T : unmanaged, IFloatingPointIeee
     {
         if (window < 1 || window > Stored)
             throw new ArgumentOutOfRangeException(nameof(window), window, $"window must be in [1, {Stored}].");
+        using var flush = Denormals.FlushToZero();
         var c = _model.Config;
         var p = _model.Parameters;
         int w0 = Stored - window;

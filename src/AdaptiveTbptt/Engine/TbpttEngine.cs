@@ -59,6 +59,7 @@ public sealed class TbpttEngine<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (k1 < 1) throw new ArgumentOutOfRangeException(nameof(k1), k1, "k1 must be at least 1.");
         if (k2 < 1) throw new ArgumentOutOfRangeException(nameof(k2), k2, "k2 must be at least 1.");
+        using var flush = Numerics.Denormals.FlushToZero(); // once for the update rather than per tape call
         int keep = Math.Max(k2 - k1, 0);
         if (Tape.Stored > keep) Tape.Retain(keep);
         Tape.EnsureCapacity(Tape.Stored + k1);

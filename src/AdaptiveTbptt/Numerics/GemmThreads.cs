@@ -55,6 +55,7 @@ internal static unsafe class GemmThreads
         delegate*<void*, int, void> body;
         void* context;
         int index;
+        bool flush; // the caller's subnormal mode, which the helper's part must compute in too
         Exception? error;
 
         public Worker(int id)
@@ -72,6 +73,7 @@ internal static unsafe class GemmThreads
             body = work;
             context = ctx;
             index = part;
+            flush = Denormals.IsFlushing;
             error = null;
             go.Set();
         }
@@ -89,6 +91,7 @@ internal static unsafe class GemmThreads
             {
                 go.Wait();
                 go.Reset();
+                Denormals.Match(flush);
                 try { body(context, index); }
                 catch (Exception e) { error = e; }
                 done.Set();

@@ -92,6 +92,7 @@ internal sealed class Evaluator
     /// <summary>Mean cross-entropy per scored token of each stream at the model's current parameters.</summary>
     public double[] MeanLosses()
     {
+        using var flush = Numerics.Denormals.FlushToZero();
         int bh = _width * _model.Config.HiddenSize;
         foreach (var h in _h) h.AsSpan(0, bh).Clear();
         foreach (var c in _cell) Array.Clear(c);

@@ -193,6 +193,7 @@ public sealed partial class Trainer
     /// <summary>Trains until the epochs, the compute budget or the time limit run out, or until cancelled.</summary>
     public TrainingSummary Run(CancellationToken cancel = default)
     {
+        using var flush = Denormals.FlushToZero(); // the whole run: steps, optimizer, evaluation, probes
         _clock.Start();
         bool interrupted = false;
         try
