@@ -37,6 +37,9 @@ runs=(
   "gru-2x256-lr8e-3          --layers 2 --hidden 256 --dropout 0   --lr 0.008 --k 100 --cell gru"
   # and the command as a user types it, on whatever the defaults are now (evaluation: 32 warm columns)
   "defaults"
+  # sixth round (2026-12-03, with host.json): K 50 together with the 1.2e-2 peak, each of which looked ahead of
+  # the defaults per character in rounds four and five
+  "2x256-lr1.2e-2-k50        --layers 2 --hidden 256 --dropout 0   --lr 0.012 --k 50"
 )
 for line in "${runs[@]}"; do
   read -r name flags <<<"$line"
@@ -49,6 +52,12 @@ for line in "${runs[@]}"; do
   [[ -f $out/summary.json ]] && continue
   rm -rf "$out"
   echo "$(date -u +%H:%M:%S) $name: $flags (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+  read -r -a before < <(grep '^cpu ' /proc/stat)
   # shellcheck disable=SC2086 # the flags are words
   "${tbptt[@]}" charlm train --corpus datasets/tinyshakespeare/input.txt --minutes 10 "${pinned[@]}" $flags --out "$out" >/dev/null
+  read -r -a after < <(grep '^cpu ' /proc/stat)
+  # The share of the machine's CPU time the hypervisor took during the run (/proc/stat's steal over all ticks):
+  # on this virtual machine it has ranged from 0 to 50 %, and a run's characters per second fall with it.
+  total=0; for i in 1 2 3 4 5 6 7 8; do total=$((total + after[i] - before[i])); done
+  echo "{\"stealShare\": $(awk -v s=$((after[8] - before[8])) -v t=$total 'BEGIN { printf "%.3f", s / t }')}" >"$out/host.json"
 done
