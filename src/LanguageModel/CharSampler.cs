@@ -20,6 +20,7 @@ public static class CharSampler
         if (length < 0) throw new ArgumentOutOfRangeException(nameof(length), length, "length must be ≥ 0.");
         if (!(temperature > 0)) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "temperature must be > 0.");
         if (topK < 0) throw new ArgumentOutOfRangeException(nameof(topK), topK, "top-k must be ≥ 0 (0: all).");
+        using var flush = Denormals.FlushToZero();
         var rng = new SeededRandom(seed);
         int v = model.Config.OutputSize;
         // No prime: start from a newline when the vocabulary has one (a text's natural start), else a random symbol.

@@ -201,6 +201,7 @@ public sealed partial class StackTape<T> where T : unmanaged, IFloatingPointIeee
     /// </summary>
     public double EvaluateLoss(int lossSteps, ReadOnlySpan<int> targetTokens)
     {
+        using var flush = Denormals.FlushToZero();
         var p = _model.Parameters;
         int hd = _model.Config.HiddenSize, o = Out, rows = lossSteps * Batch, first = Stored - lossSteps;
         var z = _logits.AsSpan(0, rows * o);
@@ -212,6 +213,7 @@ public sealed partial class StackTape<T> where T : unmanaged, IFloatingPointIeee
     /// <summary>Decoder outputs (logits) of the newest step for every batch row, [B, O], e.g. for sampling.</summary>
     public void LastLogits(Span<T> logits)
     {
+        using var flush = Denormals.FlushToZero();
         var p = _model.Parameters;
         int hd = _model.Config.HiddenSize, o = Out;
         for (int r = 0; r < Batch; r++) p.Values(_model.DecoderBias).CopyTo(logits.Slice(r * o, o));

@@ -13,9 +13,10 @@ namespace Tbptt.Numerics;
 /// about a hundred cycles. In a GEMM each such element is read by every column, so a few percent of subnormal
 /// activations slowed the character model's training step six-fold on the project's 2-core Xeon. Changing a
 /// value below 10⁻³⁸ to 0 changes no loss or gradient a float can tell from it.
-/// <para>The mode is per thread. The engine, the evaluator and the trainer set it for their own duration and
-/// restore the caller's mode after; the managed GEMM's helper threads take the mode of the thread that hands
-/// them work. Supported where glibc's floating-point environment exposes it: Linux on x64 (tested) and arm64
+/// <para>The mode is per thread. The engine, the evaluator, the probes, the sampler and the trainer set it for
+/// their own duration and restore the caller's bits after (a trainer's callbacks run inside); the managed GEMM's
+/// helper threads take the mode of the thread that hands them work. A native BLAS library's own threads do not:
+/// they keep the mode of the thread that loaded the library. Supported where glibc's floating-point environment exposes it: Linux on x64 (tested) and arm64
 /// (FPCR.FZ; untested); elsewhere <see cref="IsSupported"/> is false and every call here does nothing.</para>
 /// </remarks>
 public static unsafe class Denormals
@@ -32,35 +33,36 @@ public static unsafe class Denormals
     /// <summary>Whether this platform lets us set the mode.</summary>
     public static bool IsSupported => Control is not null;
 
-    /// <summary>Whether the calling thread flushes subnormals now (set by a <see cref="FlushToZero"/> scope).</summary>
+    /// <summary>Whether the calling thread flushes, as this class last set it (a mode set natively, outside this
+    /// class, is not seen).</summary>
     public static bool IsFlushing => flushing;
 
     /// <summary>
-    /// Turns flush-to-zero on for the calling thread until the returned scope is disposed, which restores the
-    /// previous mode. Nested scopes cost nothing: only the outermost one changes the mode.
+    /// Turns flush-to-zero on for the calling thread until the returned scope is disposed, which puts back the
+    /// two bits as it found them. Nested scopes cost nothing: only the outermost one changes the mode.
     /// </summary>
     public static Scope FlushToZero()
     {
         if (flushing || Control is null) return default;
-        return new Scope(restore: !Set(true));
+        return new Scope(Set(Control.Value.Bits), active: true);
     }
 
     /// <summary>Puts the calling thread in <paramref name="flush"/> mode (a GEMM helper following its caller).</summary>
     internal static void Match(bool flush)
     {
-        if (flush != flushing && Control is not null) Set(flush);
+        if (flush != flushing && Control is not null) Set(flush ? Control.Value.Bits : 0);
     }
 
-    /// <summary>Sets the mode; returns whether the thread was flushing already (by our hand or its owner's).</summary>
-    static bool Set(bool flush)
+    /// <summary>Sets the control word's flush bits to <paramref name="bits"/>; returns the bits it replaced.</summary>
+    static uint Set(uint bits)
     {
-        var (offset, bits) = Control!.Value;
+        var (offset, mask) = Control!.Value;
         byte* env = stackalloc byte[EnvBytes];
-        if (Native.fegetenv(env) != 0) return flushing;
+        if (Native.fegetenv(env) != 0) return bits;
         ref uint word = ref *(uint*)(env + offset);
-        bool was = (word & bits) == bits;
-        word = flush ? word | bits : word & ~bits;
-        if (Native.fesetenv(env) == 0) flushing = flush;
+        uint was = word & mask;
+        word = (word & ~mask) | bits;
+        if (Native.fesetenv(env) == 0) flushing = bits == mask;
         return was;
     }
 
@@ -86,13 +88,18 @@ public static unsafe class Denormals
         }
     }
 
-    /// <summary>Turns flushing off again if the <see cref="FlushToZero"/> call that made it turned it on.</summary>
-    public readonly struct Scope(bool restore) : IDisposable
+    /// <summary>An open <see cref="FlushToZero"/> call; disposing it restores the mode it found.</summary>
+    public readonly struct Scope : IDisposable
     {
-        /// <summary>Restores the mode the scope found.</summary>
+        readonly uint previous;
+        readonly bool active;
+
+        internal Scope(uint previous, bool active) => (this.previous, this.active) = (previous, active);
+
+        /// <summary>Puts back the flush bits the scope found (nothing, for a nested or unsupported scope).</summary>
         public void Dispose()
         {
-            if (restore) Set(false);
+            if (active && flushing) Set(previous);
         }
     }
 

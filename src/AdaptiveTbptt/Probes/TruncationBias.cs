@@ -89,6 +89,7 @@ public sealed class TruncationBias<T> where T : unmanaged, IFloatingPointIeee754
         if (targets.Length != inputs.Length) throw new ArgumentException("inputs and targets differ in length.", nameof(targets));
         if (columns < 1 || inputs.Length % columns != 0)
             throw new ArgumentException($"{inputs.Length} tokens do not split into {columns} columns.", nameof(columns));
+        using var flush = Numerics.Denormals.FlushToZero();
         int steps = inputs.Length / columns;
         foreach (int o in offsets)
             if (o < 0 || o % steps + b + w > steps || o / steps >= columns)

@@ -262,6 +262,7 @@ public sealed partial class Trainer
     /// </summary>
     internal bool TrainStep()
     {
+        using var flush = Denormals.FlushToZero(); // for a caller outside Run (bench charlm, the allocation guard)
         var w = Policy.Next(Rng);
         if (Position + w.K1 > _train.Steps) { Epoch++; Position = 0; }
         if (Position == 0) _engine.ResetState();
@@ -275,6 +276,7 @@ public sealed partial class Trainer
     /// </summary>
     internal double GradientStep()
     {
+        using var flush = Denormals.FlushToZero();
         var w = Policy.Next(Rng);
         if (Position + w.K1 > _train.Steps) { Epoch++; Position = 0; }
         if (Position == 0) _engine.ResetState();

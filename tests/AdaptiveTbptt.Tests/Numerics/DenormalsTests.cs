@@ -7,19 +7,23 @@ namespace Tbptt.Tests;
 
 /// <summary>
 /// Flush-to-zero: on inside a scope, on the GEMM's helper threads when the caller's is, restored after, and set
-/// by the engine for its own work only. Values go through fields so the JIT cannot fold the arithmetic.
+/// by the engine for its own work only. Values go through fields so the JIT cannot fold the arithmetic, and results
+/// made inside a scope are checked after it, where a subnormal no longer compares equal to 0.
 /// </summary>
+[CollectionDefinition(nameof(DenormalsTests), DisableParallelization = true)]
+public sealed class DenormalsCollection;
+
+[Collection(nameof(DenormalsTests))] // alone: the GEMM test needs the helper team free (a busy team runs serially)
 public class DenormalsTests
 {
-    static float tiny = 1e-20f, subnormal = 1e-39f, one = 1f;
-
-    static bool Linux64 => OperatingSystem.IsLinux() &&
-        RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64;
+    static float tiny = 1e-20f, subnormal = 1e-39f, big = 1e30f;
 
     [Fact]
-    public void Is_supported_on_linux_x64_and_arm64()
+    public void Is_supported_where_glibcs_libm_is_on_x64_or_arm64()
     {
-        Assert.Equal(Linux64, Denormals.IsSupported);
+        bool glibc = OperatingSystem.IsLinux() && NativeLibrary.TryLoad("libm.so.6", out _);
+        Assert.Equal(glibc && RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64,
+            Denormals.IsSupported);
         Assert.True(float.IsSubnormal(subnormal));
     }
 
@@ -28,19 +32,38 @@ public class DenormalsTests
     {
         if (!Denormals.IsSupported) return;
         Assert.False(Denormals.IsFlushing);
-        Assert.True(float.IsSubnormal(tiny * tiny));
-        Assert.Equal(subnormal, subnormal * one);
+        float made, read, nestedMade, afterNested;
         using (Denormals.FlushToZero())
         {
             Assert.True(Denormals.IsFlushing);
-            Assert.Equal(0f, tiny * tiny);     // FTZ: a subnormal result is 0
-            Assert.Equal(0f, subnormal * one); // DAZ: a subnormal input reads as 0
-            using (Denormals.FlushToZero()) Assert.True(Denormals.IsFlushing);
+            made = tiny * tiny;      // FTZ: a subnormal result is 0
+            read = subnormal * big;  // DAZ: a subnormal input reads as 0 (else 10⁻⁹, a normal number)
+            using (Denormals.FlushToZero()) nestedMade = tiny * tiny;
             Assert.True(Denormals.IsFlushing); // an inner scope leaves the outer one's mode alone
-            Assert.Equal(0f, tiny * tiny);
+            afterNested = tiny * tiny;
         }
         Assert.False(Denormals.IsFlushing);
+        Assert.Equal(0f, made);
+        Assert.Equal(0f, read);
+        Assert.Equal(0f, nestedMade);
+        Assert.Equal(0f, afterNested);
         Assert.True(float.IsSubnormal(tiny * tiny));
+        Assert.Equal(1e-9f, subnormal * big, 1e-15f);
+    }
+
+    [Fact]
+    public void A_scope_left_by_an_exception_restores_the_mode()
+    {
+        if (!Denormals.IsSupported) return;
+        Assert.Throws<InvalidOperationException>(FailInsideAScope);
+        Assert.False(Denormals.IsFlushing);
+        Assert.True(float.IsSubnormal(tiny * tiny));
+    }
+
+    static void FailInsideAScope()
+    {
+        using var flush = Denormals.FlushToZero();
+        throw new InvalidOperationException();
     }
 
     [Fact]
@@ -76,7 +99,7 @@ public class DenormalsTests
         var engine = new TbpttEngine<float>(model, batch: 2);
         const int k = 3;
         var inputs = Enumerable.Repeat(tiny, k * 2 * config.InputSize).ToArray();
-        var targets = Enumerable.Repeat(one, k * 2 * config.OutputSize).ToArray();
+        var targets = Enumerable.Repeat(1f, k * 2 * config.OutputSize).ToArray();
         Assert.False(Denormals.IsFlushing);
         engine.Update(k, k, inputs, targets);
         Assert.False(Denormals.IsFlushing);
