@@ -49,7 +49,25 @@ public sealed class Adam<T> : IOptimizer<T> where T : unmanaged, IFloatingPointI
         double c1 = 1 - Math.Pow(Beta1, Steps), c2 = 1 - Math.Pow(Beta2, Steps);
         T b1 = T.CreateTruncating(Beta1), b2 = T.CreateTruncating(Beta2), wd = T.CreateTruncating(WeightDecay);
         T stepSize = T.CreateTruncating(LearningRate / c1), sqrtC2 = T.CreateTruncating(Math.Sqrt(c2)), eps = T.CreateTruncating(Eps);
-        for (int i = 0; i < parameters.Length; i++)
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
+        {
+            // The scalar loop's operations in its order, lane by lane (no fused multiply-adds), so the result is
+            // the same bit for bit; a scalar loop over 10⁶ parameters was 3 % of a 2 × 256 LSTM's update.
+            Vector<T> vb1 = new(b1), vb2 = new(b2), ob1 = new(T.One - b1), ob2 = new(T.One - b2), vwd = new(wd);
+            Vector<T> vStep = new(stepSize), vSqrtC2 = new(sqrtC2), vEps = new(eps);
+            for (; i <= parameters.Length - Vector<T>.Count; i += Vector<T>.Count)
+            {
+                var p = new Vector<T>(parameters[i..]);
+                var g = new Vector<T>(grad[i..]) + vwd * p;
+                var m = vb1 * new Vector<T>(_m, i) + ob1 * g;
+                var v = vb2 * new Vector<T>(_v, i) + ob2 * g * g;
+                m.CopyTo(_m, i);
+                v.CopyTo(_v, i);
+                (p - vStep * m / (Vector.SquareRoot(v) / vSqrtC2 + vEps)).CopyTo(parameters[i..]);
+            }
+        }
+        for (; i < parameters.Length; i++)
         {
             T g = grad[i] + wd * parameters[i];
             _m[i] = b1 * _m[i] + (T.One - b1) * g;
