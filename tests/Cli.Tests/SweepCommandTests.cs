@@ -370,7 +370,7 @@ public class SweepCommandTests
     {
         var train = Run("charlm", "train", "--help");
         Assert.Contains("[default: 384]", train.Out); // --hidden of the character model
-        Assert.Contains("default: 0.006 for adam", train.Out);
+        Assert.Contains("default: 0.008 for adam", train.Out);
         // compare keeps its published table's model and step when train's defaults move
         var compare = Run("charlm", "compare", "--help");
         Assert.Contains("[default: 512]", compare.Out);

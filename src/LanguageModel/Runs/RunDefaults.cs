@@ -41,7 +41,7 @@ public static class RunDefaults
         Probe = new ProbeOptions { Window = 100, BurnIn = 20, Samples = 64 },
     };
 
-    /// <summary>The character model: LSTM 2×384, embedding 64, dropout 0.1, Adam peaking at 6e-3 after 100 updates of
+    /// <summary>The character model: LSTM 2×384, embedding 64, dropout 0.1, Adam peaking at 8e-3 after 100 updates of
     /// warm-up and falling along a cosine to 1e-4 at the end of the budget, clip 5, batch 32, TBPTT(100, 100), two
     /// evaluations per epoch over 32 columns of validation and test, each warmed by the 100 characters before it
     /// (as cheap per character as the training batch, and within 0.001 bits of the loss at any width); adaptive K0
@@ -54,7 +54,7 @@ public static class RunDefaults
         Model = new ModelOptions { Cell = "lstm", Layers = 2, Hidden = 384, Embed = 64, Dropout = 0.1 },
         Training = new TrainerOptions
         {
-            Optimizer = "adam", LearningRate = 6e-3, WeightDecay = 0, Clip = 5.0, Epochs = 1, EvaluationsPerEpoch = 2,
+            Optimizer = "adam", LearningRate = 8e-3, WeightDecay = 0, Clip = 5.0, Epochs = 1, EvaluationsPerEpoch = 2,
             MaxProbeShare = 0.1,
             Schedule = new ScheduleOptions { Kind = ScheduleKind.Cosine, Warmup = 100, MinLearningRate = 1e-4 },
         },
@@ -107,7 +107,7 @@ public static class RunDefaults
 
     /// <summary>Step sizes of the character model by optimizer when none is given. SGD's is 0.3: at 1.0 the 2 × 512
     /// model's loss climbs far above a uniform guess within 100 updates (it diverges), at 0.3 it falls fastest of
-    /// 1.0, 0.3 and 0.1 (docs/results/ten-minutes). Adam's is the run's own default (<paramref name="d"/>: 6e-3 for
+    /// 1.0, 0.3 and 0.1 (docs/results/ten-minutes). Adam's is the run's own default (<paramref name="d"/>: 8e-3 for
     /// <c>charlm train</c>, 2e-3 for <c>charlm compare</c>).</summary>
     public static double LearningRate(string optimizer, TrainerOptions d) => optimizer == "sgd" ? 0.3 : d.LearningRate;
 
