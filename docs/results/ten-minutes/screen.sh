@@ -44,7 +44,6 @@ runs=(
   # more capacity with dropout at a high peak, trading epochs for generalisation
   "2x384-lr6e-3-dropout0.1   --layers 2 --hidden 384 --dropout 0.1 --lr 0.006 --k 100"
   "2x512-lr4e-3-dropout0.2   --layers 2 --hidden 512 --dropout 0.2 --lr 0.004 --k 100"
-  # eighth round, around the best of the seventh (2 × 384, dropout 0.1, 6e-3): one change at a time
   # eighth round, around the best of the seventh (2 × 384, dropout 0.1, 6e-3), one change at a time. The hypervisor
   # took 40 % steal again from 06:10, so these run on the compute the seventh round's idle 2 × 384 run did in its
   # ten minutes (10.98 M tokens) instead of the clock: what ten idle minutes give, however long they take here.

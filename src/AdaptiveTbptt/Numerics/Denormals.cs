@@ -11,13 +11,13 @@ namespace Tbptt.Numerics;
 /// Why: a saturated gate (σ(−90) ≈ 10⁻³⁹), its derivative and the gradients carried back through it are
 /// subnormal, and on many x86 processors every arithmetic operation touching one takes a microcode assist of
 /// about a hundred cycles. In a GEMM each such element is read by every column, so a few percent of subnormal
-/// activations slowed the character model's training step six-fold on the project's 2-core Xeon. Changing a
-/// value below 10⁻³⁸ to 0 changes no loss or gradient a float can tell from it.
+/// activations slowed a saturated character model's training step five-fold on the project's 2-core Xeon.
+/// Changing a value below 10⁻³⁸ to 0 changes no loss or gradient a float can tell from it.
 /// <para>The mode is per thread. The engine, the evaluator, the probes, the sampler and the trainer set it for
 /// their own duration and restore the caller's bits after (a trainer's callbacks run inside); the managed GEMM's
 /// helper threads take the mode of the thread that hands them work. A native BLAS library's own threads do not:
-/// they keep the mode of the thread that loaded the library. Supported where glibc's floating-point environment exposes it: Linux on x64 (tested) and arm64
-/// (FPCR.FZ; untested); elsewhere <see cref="IsSupported"/> is false and every call here does nothing.</para>
+/// they keep the mode of the thread that loaded the library. Supported where glibc's floating-point environment
+/// exposes it: Linux on x64 (tested) and arm64 (FPCR.FZ; untested); elsewhere <see cref="IsSupported"/> is false and every call here does nothing.</para>
 /// </remarks>
 public static unsafe class Denormals
 {

@@ -89,9 +89,9 @@ public class DenormalsTests
     public void An_engine_update_computes_flushed_and_leaves_the_callers_mode_as_it_was()
     {
         if (!Denormals.IsSupported) return;
-        // A linear Elman cell whose every weight and input is 10⁻²⁰ and whose biases are 0: each pre-activation is a sum of 10⁻⁴⁰
-        // terms, so h and the decoder's weight gradient (dy ⊗ h) are subnormal in IEEE arithmetic and exactly
-        // 0 when flushed. The decoder bias's gradient (dy = z − y, about −1) shows the update ran.
+        // A linear Elman cell whose every weight and input is 10⁻²⁰ and whose biases are 0: each pre-activation is a
+        // sum of 10⁻⁴⁰ terms, so h and the decoder's weight gradient (dy ⊗ h) are subnormal in IEEE arithmetic and
+        // exactly 0 when flushed. The decoder bias's gradient (dy = z − y, about −1) shows the update ran.
         var config = TestModels.Vectors(CellKind.Elman, 1, LossKind.SquaredError, Nonlinearity.Identity);
         var model = new SequenceModel<float>(config);
         Array.Fill(model.Parameters.Data, tiny);
