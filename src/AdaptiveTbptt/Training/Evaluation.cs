@@ -16,7 +16,7 @@ public static class Evaluation
 }
 
 /// <summary>
-/// Evaluates several token streams side by side as ONE batch — a trainer's validation and test streams — forward
+/// Evaluates one token stream, or several side by side as ONE batch (validation and test of a model, say), forward
 /// only. In evaluation the batch columns never meet (no dropout, each column its own state, row-wise kernels, and
 /// GEMMs that never split a row's sum), so each stream's loss is what it would be alone; the wider batch is what
 /// makes it cheaper: the per-step recurrent GEMM reads the weights once for all columns. Streams shorter than the

@@ -11,8 +11,10 @@ namespace Tbptt.Training;
 
 /// <summary>
 /// Streams batches through a model with any truncation policy: one TBPTT(k1, k2) update per window, clipping,
-/// the optimizer step at the policy's step scale; evaluation rounds on the validation (and test) stream with
-/// the state carried; the parameters of the best validation point kept. Compute is counted in tokens:
+/// the optimizer step at the policy's step scale; evaluation rounds on the validation stream with the state
+/// carried; the parameters of the best validation point kept, and the test stream evaluated once on them when
+/// the run stops, as PyTorch's word-language-model example and AWD-LSTM do: no round pays for a test loss
+/// nobody reads, and the test split is not looked at while the run is chosen by validation. Compute is counted in tokens:
 /// (forward steps + backward steps) × batch, probes included, so runs with different K compare at equal cost.
 /// Every update's loss and gradient norm, the parameters after every step and every evaluation loss are checked
 /// for NaN/∞ (<see cref="NonFiniteGuard"/>, policy <see cref="TrainerOptions.OnNonFinite"/>); a diverged run
@@ -33,8 +35,8 @@ public sealed partial class Trainer
     private double _lastTrainLoss = double.NaN; // running train loss as last reported (survives the reset at evaluations)
     private readonly NonFiniteGuard _guard;
     private readonly LearningRateSchedule _schedule;
-    private Evaluator? _evaluator; // validation and test side by side; built at the first evaluation round, reused by every later one
-    private double _evalSeconds; // wall time of evaluation rounds (valid and test), time before a resume included
+    private Evaluator? _evaluator; // validation; built at the first evaluation round, reused by every later one
+    private double _evalSeconds; // wall time of evaluation (validation rounds, the test at the end), time before a resume included
     private double _probeSeconds; // wall time of probes (re-estimates), time before a resume included
     private bool _warnedLoss;
 
@@ -81,7 +83,8 @@ public sealed partial class Trainer
     public long ProbeComputeTokens { get; private set; }
     /// <summary>The lowest validation loss (nats per token) so far.</summary>
     public double BestValidLoss { get; private set; } = double.PositiveInfinity;
-    /// <summary>The test loss at the evaluation of <see cref="BestValidLoss"/> (NaN without a test stream).</summary>
+    /// <summary>The test loss of <see cref="BestParameters"/>, evaluated when the run stops (NaN without a test stream,
+    /// and while a new best has not been tested yet).</summary>
     public double TestLossAtBest { get; private set; } = double.NaN;
     /// <summary>Updates at that evaluation.</summary>
     public long UpdatesAtBest { get; private set; }
@@ -93,7 +96,7 @@ public sealed partial class Trainer
     public Divergence? Divergence => _guard.Divergence;
     /// <summary>The schedule's rate for the next update (before the policy's step scale).</summary>
     public double LearningRate => _schedule.Rate(Updates, Fraction());
-    /// <summary>Wall time spent in evaluation rounds (validation and test), time before a resume included.</summary>
+    /// <summary>Wall time spent evaluating (validation rounds, the test at the end), time before a resume included.</summary>
     public double EvalSeconds => _evalSeconds;
     /// <summary>Wall time spent in probes, time before a resume included (part of <see cref="WallSeconds"/>, not of <see cref="EvalSeconds"/>).</summary>
     public double ProbeSeconds => _probeSeconds;
@@ -195,16 +198,19 @@ public sealed partial class Trainer
     {
         using var flush = Denormals.FlushToZero(); // the whole run: steps, optimizer, evaluation, probes
         _clock.Start();
-        bool interrupted = false;
+        bool interrupted = false, tested;
         try
         {
             interrupted = Loop(cancel);
+            tested = TestBestParameters(); // on the clock: part of the run's wall time and of its evaluation share
         }
         finally
         {
             _clock.Stop();
         }
-        if (interrupted && Divergence is null) Checkpoint?.Invoke(this);
+        // A stopped run keeps what it did; a complete one also keeps its test loss (its last round's checkpoint
+        // came before it), so a finished run resumed has nothing left to compute.
+        if ((interrupted || tested) && Divergence is null) Checkpoint?.Invoke(this);
         return Summary(interrupted);
     }
 
@@ -355,11 +361,8 @@ public sealed partial class Trainer
     {
         int trainedK = Policy.K; // the K the updates since the last evaluation used
         long started = Stopwatch.GetTimestamp();
-        // Validation and test side by side in one batch: each stream's loss is what it is alone, bit for bit (the
-        // columns never meet and no GEMM splits a row's sum), at one read of the weights per step for both.
-        _evaluator ??= new Evaluator(_model, _test is null ? [_valid] : [_valid, _test], Options.EvalChunk);
-        var losses = _evaluator.MeanLosses();
-        double valid = losses[0], test = _test is null ? double.NaN : losses[1];
+        _evaluator ??= new Evaluator(_model, [_valid], Options.EvalChunk);
+        double valid = _evaluator.MeanLosses()[0];
         _evalSeconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
         double epochNow = Epoch + (double)Position / _train.Steps;
         if (!double.IsFinite(valid))
@@ -372,7 +375,7 @@ public sealed partial class Trainer
         if (valid < BestValidLoss)
         {
             BestValidLoss = valid;
-            TestLossAtBest = test;
+            TestLossAtBest = double.NaN; // tested when the run stops
             UpdatesAtBest = Updates;
             _model.Parameters.Data.CopyTo(BestParameters, 0);
         }
@@ -385,13 +388,36 @@ public sealed partial class Trainer
         var estimate = (Policy as AdaptiveTruncation)?.Latest;
         var record = new EvaluationRecord(Updates, epochNow, TokensSeen, ComputeTokens,
             ProbeComputeTokens, WallSeconds, _trainLossCount > 0 ? _trainLossSum / _trainLossCount : double.NaN,
-            valid, test, trainedK, estimate?.LogBeta ?? double.NaN, estimate?.RelativeBiasAtK ?? double.NaN,
+            valid, trainedK, estimate?.LogBeta ?? double.NaN, estimate?.RelativeBiasAtK ?? double.NaN,
             estimate?.KByTrackedDelta ?? [], _lastGradNorm, _guard.Skipped, LearningRate, _evalSeconds, _probeSeconds);
         _trainLossSum = 0;
         _trainLossCount = 0;
         _evaluations.Add(record);
         Evaluated?.Invoke(record);
         Checkpoint?.Invoke(this);
+        return true;
+    }
+
+    /// <summary>
+    /// The test loss of the best parameters, unless there is no test stream, no best yet, or it is known already (a
+    /// resumed run whose best did not change). The model's own parameters are put back after. True when it ran.
+    /// </summary>
+    private bool TestBestParameters()
+    {
+        if (_test is null || !double.IsFinite(BestValidLoss) || !double.IsNaN(TestLossAtBest)) return false;
+        long started = Stopwatch.GetTimestamp();
+        var current = _model.Parameters.Data;
+        var saved = (float[])current.Clone();
+        BestParameters.CopyTo(current, 0);
+        try
+        {
+            TestLossAtBest = Evaluation.MeanLoss(_model, _test, Options.EvalChunk);
+        }
+        finally
+        {
+            saved.CopyTo(current, 0);
+            _evalSeconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
+        }
         return true;
     }
 

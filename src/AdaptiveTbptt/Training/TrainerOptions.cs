@@ -89,7 +89,7 @@ public sealed record TrainerOptions
 /// </summary>
 public sealed record EvaluationRecord(
     long Updates, double Epoch, long TokensSeen, long ComputeTokens, long ProbeComputeTokens, double WallSeconds,
-    double TrainLoss, double ValidLoss, double TestLoss, int K, double LogBeta, double RelativeBiasAtK,
+    double TrainLoss, double ValidLoss, int K, double LogBeta, double RelativeBiasAtK,
     IReadOnlyList<(double Delta, int K)> KByDelta, double GradientNorm, long SkippedUpdates = 0,
     double LearningRate = double.NaN, double EvalSeconds = 0, double ProbeSeconds = 0)
 {
@@ -99,10 +99,6 @@ public sealed record EvaluationRecord(
     public double ValidPerplexity => Math.Exp(ValidLoss);
     /// <summary>Valid loss in bits per token.</summary>
     public double ValidBitsPerToken => ValidLoss / Math.Log(2);
-    /// <summary>exp(test loss).</summary>
-    public double TestPerplexity => Math.Exp(TestLoss);
-    /// <summary>Test loss in bits per token.</summary>
-    public double TestBitsPerToken => TestLoss / Math.Log(2);
 }
 
 /// <summary>The outcome of a run. <see cref="Divergence"/> is set when it stopped on a non-finite value.</summary>
@@ -112,7 +108,7 @@ public sealed record TrainingSummary(
     IReadOnlyList<EvaluationRecord> Evaluations, Divergence? Divergence = null, long SkippedUpdates = 0, double EvalSeconds = 0,
     double ProbeSeconds = 0)
 {
-    /// <summary>The share of the wall time spent evaluating (validation and test).</summary>
+    /// <summary>The share of the wall time spent evaluating (validation rounds and the test at the end).</summary>
     public double EvalShare => WallSeconds > 0 ? EvalSeconds / WallSeconds : 0;
     /// <summary>The share of compute time (wall time less evaluation: training and probes) spent in probes — the
     /// wall-time counterpart of <see cref="ProbeComputeTokens"/> / <see cref="ComputeTokens"/>.</summary>

@@ -10,7 +10,7 @@ internal static class RunMetrics
     public static string[] Columns(IReadOnlyList<double> tracked) =>
     [
         "updates", "epoch", "tokens", "compute_tokens", "probe_compute_tokens", "wall_seconds", "train_loss",
-        "valid_loss", "valid_ppl", "valid_bits", "test_loss", "test_ppl", "test_bits", "k", "log_beta", "delta_hat_at_k",
+        "valid_loss", "valid_ppl", "valid_bits", "k", "log_beta", "delta_hat_at_k",
         .. tracked.Select(d => $"kappa_delta_{d.ToString(CultureInfo.InvariantCulture)}"), "grad_norm", "skipped_updates", "lr", "eval_seconds",
         "eval_share", "probe_seconds",
     ];
@@ -25,7 +25,7 @@ internal static class RunMetrics
         return
         [
             r.Updates, r.Epoch, r.TokensSeen, r.ComputeTokens, r.ProbeComputeTokens, r.WallSeconds, r.TrainLoss,
-            r.ValidLoss, r.ValidPerplexity, r.ValidBitsPerToken, r.TestLoss, r.TestPerplexity, r.TestBitsPerToken, r.K,
+            r.ValidLoss, r.ValidPerplexity, r.ValidBitsPerToken, r.K,
             r.LogBeta, r.RelativeBiasAtK, .. kappa, r.GradientNorm, r.SkippedUpdates, r.LearningRate, r.EvalSeconds,
             r.EvalShare, r.ProbeSeconds,
         ];

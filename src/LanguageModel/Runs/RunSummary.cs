@@ -7,12 +7,12 @@ namespace Tbptt.LanguageModel.Runs;
 
 /// <summary>One evaluation round as a run's <c>summary.json</c> keeps it (the metrics CSV has the same numbers).</summary>
 public sealed record EvaluationPoint(long Updates, double Epoch, long Tokens, long ComputeTokens, long ProbeComputeTokens,
-    double WallSeconds, double TrainLoss, double ValidLoss, double TestLoss, int K, double LogBeta, double RelativeBiasAtK, double GradNorm,
+    double WallSeconds, double TrainLoss, double ValidLoss, int K, double LogBeta, double RelativeBiasAtK, double GradNorm,
     long SkippedUpdates, double LearningRate = double.NaN, double EvalSeconds = 0, double ProbeSeconds = 0)
 {
     /// <summary>The point of a trainer's evaluation record.</summary>
     public static EvaluationPoint From(EvaluationRecord r) => new(r.Updates, r.Epoch, r.TokensSeen, r.ComputeTokens,
-        r.ProbeComputeTokens, r.WallSeconds, r.TrainLoss, r.ValidLoss, r.TestLoss, r.K, r.LogBeta, r.RelativeBiasAtK, r.GradientNorm,
+        r.ProbeComputeTokens, r.WallSeconds, r.TrainLoss, r.ValidLoss, r.K, r.LogBeta, r.RelativeBiasAtK, r.GradientNorm,
         r.SkippedUpdates, r.LearningRate, r.EvalSeconds, r.ProbeSeconds);
 }
 
@@ -49,7 +49,7 @@ public sealed record RunSummary
     public required long ProbeComputeTokens { get; init; }
     /// <summary>Wall time of training, time before a resume included.</summary>
     public required double WallSeconds { get; init; }
-    /// <summary>The part of <see cref="WallSeconds"/> spent evaluating (validation and test).</summary>
+    /// <summary>The part of <see cref="WallSeconds"/> spent evaluating (validation rounds and the test at the end).</summary>
     public double EvalSeconds { get; init; }
     /// <summary><see cref="EvalSeconds"/> / <see cref="WallSeconds"/>.</summary>
     public double EvalShare => WallSeconds > 0 ? EvalSeconds / WallSeconds : 0;

@@ -83,19 +83,34 @@ public class EvaluationTests
     }
 
     [Fact]
-    public void TheTrainerEvaluatesValidationAndTestAsEachAlone()
+    public void TheTrainerValidatesEveryRoundAndTestsItsBestParametersOnceWhenItStops()
     {
         var config = Tokens(CellKind.Lstm, 2) with { HiddenSize = 24, EmbedSize = 6, InputSize = 9, OutputSize = 9, Dropout = 0.2 };
         var model = SequenceModel<float>.Create(config, 2);
         var train = TokenStream.NextToken(RandomTokens(4 * 200, 9, 1), 4);
         var valid = TokenStream.NextToken(RandomTokens(3 * 90, 9, 2), 3);
         var test = TokenStream.NextToken(RandomTokens(2 * 70, 9, 3), 2);
-        var trainer = new Trainer(model, new TrainerOptions { Epochs = 1, LearningRate = 0.5, Optimizer = "sgd" }, train, valid, test)
+        // A step large enough that the last round is not the best one: the test must be of the best parameters.
+        var trainer = new Trainer(model, new TrainerOptions { Epochs = 3, LearningRate = 4, Optimizer = "sgd", EvaluationsPerEpoch = 3 }, train, valid, test)
             { Policy = new FixedTruncation(10, 10) };
+        float[]? atLastRound = null;
+        int checkpoints = 0;
+        trainer.Evaluated += _ => atLastRound = (float[])model.Parameters.Data.Clone();
+        trainer.Checkpoint = t =>
+        {
+            checkpoints++;
+            Assert.True(double.IsNaN(t.TestLossAtBest) == (checkpoints <= trainer.Evaluations.Count)); // tested after the last round only
+        };
         var summary = trainer.Run();
         var last = summary.Evaluations[^1];
+        Assert.NotEqual(summary.UpdatesAtBest, last.Updates);
         Same(Reference(model, valid, 200), last.ValidLoss);
-        Same(Reference(model, test, 200), last.TestLoss);
+        Assert.Equal(atLastRound, model.Parameters.Data); // the model is left as training left it
+        var best = SequenceModel<float>.Create(config, 2);
+        trainer.BestParameters.CopyTo(best.Parameters.Data, 0);
+        Same(Reference(best, valid, 200), summary.BestValidLoss);
+        Same(Reference(best, test, 200), summary.TestLossAtBest);
+        Assert.Equal(summary.Evaluations.Count + 1, checkpoints); // every round, then once more with the test loss
         Assert.True(summary.EvalSeconds > 0 && summary.EvalSeconds <= summary.WallSeconds);
     }
 }

@@ -14,10 +14,11 @@ public class ResumeTests
     private static readonly TrainerOptions Options = new() { LearningRate = 0.3, Momentum = 0.5, Epochs = 2, EvaluationsPerEpoch = 2, EvalChunk = 7 };
     private static readonly ProbeOptions Probe = new() { Window = 8, Samples = 3 };
 
-    private static (TokenStream Train, TokenStream Valid) Data()
+    private static (TokenStream Train, TokenStream Valid, TokenStream Test) Data()
     {
         var rows = RandomTokens(4 * 90, Config.InputSize, 1);
-        return (TokenStream.NextToken(rows, 4), TokenStream.NextToken(RandomTokens(4 * 30, Config.InputSize, 2), 4));
+        return (TokenStream.NextToken(rows, 4), TokenStream.NextToken(RandomTokens(4 * 30, Config.InputSize, 2), 4),
+            TokenStream.NextToken(RandomTokens(3 * 25, Config.InputSize, 3), 3));
     }
 
     /// <summary>Schedules whose state or progress a resume must carry: a plateau decays on what validation saw
@@ -37,8 +38,8 @@ public class ResumeTests
 
     private static Trainer Make(SequenceModel<float> model, string schedule = "constant")
     {
-        var (train, valid) = Data();
-        var trainer = new Trainer(model, WithSchedule(schedule), train, valid);
+        var (train, valid, test) = Data();
+        var trainer = new Trainer(model, WithSchedule(schedule), train, valid, test);
         trainer.Policy = new AdaptiveTruncation(new AdaptiveOptions { K0 = 4, KMin = 2, KMax = 7, Probes = 2, Delta = 0.3 }, trainer.CreateProbe(Probe));
         return trainer;
     }
@@ -55,11 +56,12 @@ public class ResumeTests
         var modelB = SequenceModel<float>.Create(Config, 5);
         var b = Make(modelB, schedule);
         using var cts = new CancellationTokenSource();
-        b.Progress += (_, _) => { if (b.Updates == 7) cts.Cancel(); };
+        b.Progress += (_, _) => { if (b.Updates == 15) cts.Cancel(); };
         b.Checkpoint = t => TrainingCheckpoint.Save(path, modelB, t.ExportState(), new Dictionary<string, string> { ["run"] = "test" });
         var stopped = b.Run(cts.Token);
         Assert.True(stopped.Interrupted);
-        Assert.Equal(7, stopped.Updates);
+        Assert.Equal(15, stopped.Updates);
+        Assert.True(double.IsFinite(stopped.TestLossAtBest), "a stopped run tests its best parameters");
         Assert.True(b.ExportState().TapeStored > 0, "the stop falls where the tape carries steps into the next window");
 
         var file = Safetensors.Read(path);
@@ -74,6 +76,8 @@ public class ResumeTests
         Assert.Equal(full.Updates, resumed.Updates);
         Assert.Equal(full.ComputeTokens, resumed.ComputeTokens);
         Assert.Equal(full.BestValidLoss, resumed.BestValidLoss);
+        Assert.Equal(full.TestLossAtBest, resumed.TestLossAtBest);
+        Assert.True(double.IsFinite(full.TestLossAtBest));
         Assert.Equal(full.Evaluations.Count, resumed.Evaluations.Count);
         for (int i = 0; i < full.Evaluations.Count; i++)
             Assert.Equal(full.Evaluations[i] with { WallSeconds = 0, EvalSeconds = 0, ProbeSeconds = 0 }, resumed.Evaluations[i] with { WallSeconds = 0, EvalSeconds = 0, ProbeSeconds = 0 }, new RecordComparer());
