@@ -23,10 +23,10 @@ public static class TimeToQuality
         int reps = Arg(args, "--reps", 5);
         return what switch
         {
-            // Defaults: charlm train's model and evaluation, beside the 10 cold columns evaluation used before.
+            // Defaults: charlm train's model and evaluation round (validation alone), beside the 10 cold columns used before.
             "eval" => Eval(reps, Arg(args, "--hidden", Train.Model.Hidden), Arg(args, "--layers", Train.Model.Layers), Arg(args, "--updates", 4),
                 Arg(args, "--dropout-percent", (int)Math.Round(Train.Model.Dropout * 100)) / 100.0,
-                Arg(args, "--widths", $"10:0,{Train.Corpus!.EvalBatch}:{Train.Corpus.EvalContext}")!),
+                Arg(args, "--widths", $"10:0,{Train.Corpus!.EvalBatch}:{Train.Corpus.EvalContext}")!, Arg(args, "--streams", 1)),
             "train" => TrainLoop.Run(reps, Arg(args, "--seconds", 40), args.SkipWhile(a => a != "--corpus").Skip(1).FirstOrDefault() ?? "datasets/tinyshakespeare/input.txt"),
             "checkpoint" => CheckpointCost.Run(reps),
             "pack" => GemmRows.Run(args),
@@ -38,7 +38,7 @@ public static class TimeToQuality
     private static int Usage()
     {
         Console.Error.WriteLine("""
-            usage: Tbptt.Benchmarks ttq eval [--reps N] [--hidden H] [--layers L] [--updates U] [--dropout-percent P] [--widths COLUMNS:CONTEXT,…]
+            usage: Tbptt.Benchmarks ttq eval [--reps N] [--hidden H] [--layers L] [--updates U] [--dropout-percent P] [--widths COLUMNS:CONTEXT,…] [--streams 1|2]
                    Tbptt.Benchmarks ttq train [--reps N] [--seconds S] [--corpus PATH]
                    Tbptt.Benchmarks ttq probe [--reps N] [--epochs E] [--sequential-only]
                    Tbptt.Benchmarks ttq checkpoint [--reps N]
@@ -100,8 +100,11 @@ public static class TimeToQuality
 
     /// <param name="widths">Evaluation set-ups "columns:context" (context: unscored warm-up characters before each
     /// column after the first, <see cref="LanguageModel.Text.Batchify.EvaluationStream"/>), timed side by side.</param>
-    private static int Eval(int reps, int hidden, int layers, int updates, double dropout, string widths)
+    /// <param name="streams">1: the validation split alone, as a trainer's evaluation round; 2: validation and test side
+    /// by side in one batch, as rounds were before the test moved to the end of the run.</param>
+    private static int Eval(int reps, int hidden, int layers, int updates, double dropout, string widths, int streams)
     {
+        if (streams is not (1 or 2)) return Usage();
         var model = CharModel(hidden, layers, dropout);
         // charlm train's shapes: batch 32, TBPTT(100, 100); validation and test of tiny-Shakespeare's size (55,770 characters each).
         var train = Stream(200_000, 32, 1);
@@ -109,8 +112,8 @@ public static class TimeToQuality
             Context: w.Length > 1 ? int.Parse(w[1], CultureInfo.InvariantCulture) : 0)).ToArray();
         var text = Text(55_770, 2);
         var testText = Text(55_770, 3);
-        var evaluators = setups.Select(s => new Evaluator(model,
-            [LanguageModel.Text.Batchify.EvaluationStream(text, s.Columns, s.Context), LanguageModel.Text.Batchify.EvaluationStream(testText, s.Columns, s.Context)], 200)).ToArray();
+        var evaluators = setups.Select(s => new Evaluator(model, new[] { text, testText }.Take(streams)
+            .Select(t => LanguageModel.Text.Batchify.EvaluationStream(t, s.Columns, s.Context)).ToArray(), 200)).ToArray();
         // The evaluation the trainer shipped before issue 13's point 2, at the first set-up's columns (no context).
         TokenStream valid = TokenStream.NextToken(LanguageModel.Text.Batchify.Columns(text, setups[0].Columns, out _), setups[0].Columns),
             test = TokenStream.NextToken(LanguageModel.Text.Batchify.Columns(testText, setups[0].Columns, out _), setups[0].Columns);
@@ -122,14 +125,14 @@ public static class TimeToQuality
         var oldPerChar = new List<double>();
         var perChar = setups.Select(_ => new List<double>()).ToArray();
         // Characters scored, the same for every set-up up to the columns' remainders: the cost of a context is in the time.
-        long Scored(int columns) => 2L * (55_770 / columns - 1) * columns;
+        long Scored(int columns) => streams * (55_770L / columns - 1) * columns;
         for (int r = 0; r < reps; r++)
         {
             long t0 = Stopwatch.GetTimestamp();
             for (int i = 0; i < updates; i++) trainer.TrainStep();
             trainPerChar.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / (updates * 100.0 * 32));
             t0 = Stopwatch.GetTimestamp();
-            double v0 = TapeLoss(model, valid), t0Loss = TapeLoss(model, test);
+            double v0 = TapeLoss(model, valid), t0Loss = streams == 2 ? TapeLoss(model, test) : double.NaN;
             oldPerChar.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / Scored(setups[0].Columns));
             var line = new System.Text.StringBuilder(string.Create(CultureInfo.InvariantCulture,
                 $"rep {r + 1}: train {1 / trainPerChar[^1]:F0} chars/s; evaluation: tape one stream at a time {1 / oldPerChar[^1]:F0} chars/s (ratio {oldPerChar[^1] / trainPerChar[^1]:F3})"));
@@ -139,7 +142,7 @@ public static class TimeToQuality
                 var losses = evaluators[s].MeanLosses();
                 perChar[s].Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / Scored(setups[s].Columns));
                 line.Append(string.Create(CultureInfo.InvariantCulture, $"; forward-only {setups[s].Columns}:{setups[s].Context} {1 / perChar[s][^1]:F0} chars/s (ratio {perChar[s][^1] / trainPerChar[^1]:F3})"));
-                if (s == 0 && setups[0].Context == 0) line.Append($", losses equal to the tape's: {v0 == losses[0] && t0Loss == losses[1]}");
+                if (s == 0 && setups[0].Context == 0) line.Append($", losses equal to the tape's: {v0 == losses[0] && (streams == 1 || t0Loss == losses[1])}");
             }
             Console.Error.WriteLine(line);
         }
@@ -152,7 +155,7 @@ public static class TimeToQuality
         {
             double ne = Median(perChar[s]);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  forward-only, valid + test side by side at {setups[s].Columns} columns each, context {setups[s].Context}: {1 / ne:F0} chars/s = {ne / tr:F3} of training per character"));
+                $"  forward-only, {(streams == 2 ? "valid + test side by side" : "valid alone")} at {setups[s].Columns} columns{(streams == 2 ? " each" : "")}, context {setups[s].Context}: {1 / ne:F0} chars/s = {ne / tr:F3} of training per character"));
         }
         return 0;
     }

@@ -51,6 +51,11 @@ runs=(
   "2x384-lr8e-3-dropout0.1   --layers 2 --hidden 384 --dropout 0.1 --lr 0.008 --k 100 --compute 10.9824"
   # the command as a user types it again, on the defaults round 8 chose (`defaults` above ran the 2 × 256 ones)
   "defaults-2x384"
+  # ninth round (2026-12-03, 07:55): the idle re-run of defaults-2x384 trained at 7,700 characters/s, not the 9,800 of
+  # round seven (same code path, 0 % steal: the host itself was slower), so it reached 1.980 after 1,344 updates.
+  # Recipes are compared on round seven's compute again; one step further along the peak, and less dropout.
+  "2x384-lr1e-2-dropout0.1   --layers 2 --hidden 384 --dropout 0.1 --lr 0.01 --k 100 --compute 10.9824"
+  "2x384-lr8e-3-dropout0.05  --layers 2 --hidden 384 --dropout 0.05 --lr 0.008 --k 100 --compute 10.9824"
 )
 for line in "${runs[@]}"; do
   read -r name flags <<<"$line"
