@@ -2,6 +2,7 @@ using Tbptt.Checkpoints;
 using Tbptt.LanguageModel;
 using Tbptt.LanguageModel.Runs;
 using Tbptt.LanguageModel.Text;
+using Tbptt.Training;
 
 namespace Tbptt.Tests;
 
@@ -59,6 +60,12 @@ public class CharLmTests
         // The saved model is the best validation point and evaluates to it.
         var model = ModelCheckpoint.Load(Safetensors.Read(Path.Combine(run, "model.safetensors")));
         Assert.Equal(best, CharLmRun.Evaluate(model, corpus, "valid", o.Corpus.EvalBatch, o.Corpus.EvalContext).Loss, 1e-9);
+        // The test is of that model, evaluated once at the end; the checkpoint knows it too, and rounds record no test.
+        Assert.Equal(summary.TestLossAtBest, CharLmRun.Evaluate(model, corpus, "test", o.Corpus.EvalBatch, o.Corpus.EvalContext).Loss, 1e-9);
+        var counters = TrainingCheckpoint.Load(Safetensors.Read(Path.Combine(run, "checkpoint.safetensors"))).Counters;
+        Assert.Equal(summary.TestLossAtBest, counters.TestLossAtBest);
+        Assert.DoesNotContain("test", File.ReadLines(Path.Combine(run, "metrics.csv")).First());
+        Assert.DoesNotContain("testLoss\"", File.ReadAllText(Path.Combine(run, "summary.json")));
         // summary.json reads back to exactly the run's numbers.
         var read = RunSummary.Load(Path.Combine(run, "summary.json"));
         Assert.Equal(summary.BestValidLoss, read.BestValidLoss);

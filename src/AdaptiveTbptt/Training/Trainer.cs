@@ -86,7 +86,7 @@ public sealed partial class Trainer
     /// <summary>The test loss of <see cref="BestParameters"/>, evaluated when the run stops (NaN without a test stream,
     /// and while a new best has not been tested yet).</summary>
     public double TestLossAtBest { get; private set; } = double.NaN;
-    /// <summary>Updates at that evaluation.</summary>
+    /// <summary>Updates at the evaluation round of <see cref="BestValidLoss"/>.</summary>
     public long UpdatesAtBest { get; private set; }
     /// <summary>The parameters at that evaluation.</summary>
     public float[] BestParameters { get; }
@@ -110,8 +110,8 @@ public sealed partial class Trainer
     /// <summary>Raised after every evaluation round.</summary>
     public event Action<EvaluationRecord>? Evaluated;
     /// <summary>
-    /// Called after every evaluation round and when a run stops early: the place to write a checkpoint
-    /// (<see cref="ExportState"/>), so a stopped run loses nothing.
+    /// Called after every evaluation round, when a run stops early (before its summary's test), and once more after
+    /// a complete run's test: the place to write a checkpoint (<see cref="ExportState"/>), so a stopped run loses nothing.
     /// </summary>
     public Action<Trainer>? Checkpoint { get; set; }
 
@@ -202,15 +202,19 @@ public sealed partial class Trainer
         try
         {
             interrupted = Loop(cancel);
-            tested = TestBestParameters(); // on the clock: part of the run's wall time and of its evaluation share
+            // A stopped run saves where it stopped before anything else: a second Ctrl-C, or Slurm's kill after its
+            // warning, must not find the state unsaved. That checkpoint leaves the test to the resumed run's end; the
+            // test made here is for this stop's summary only.
+            if (interrupted && Divergence is null) Checkpoint?.Invoke(this);
+            tested = TestBestParameters(); // on the clock: part of the run's wall time and its evaluation share
         }
         finally
         {
             _clock.Stop();
         }
-        // A stopped run keeps what it did; a complete one also keeps its test loss (its last round's checkpoint
-        // came before it), so a finished run resumed has nothing left to compute.
-        if ((interrupted || tested) && Divergence is null) Checkpoint?.Invoke(this);
+        // A complete run saves its test loss too (its last round's checkpoint came before the test), so a finished
+        // run resumed has nothing left to compute.
+        if (tested && !interrupted && Divergence is null) Checkpoint?.Invoke(this);
         return Summary(interrupted);
     }
 
@@ -400,7 +404,8 @@ public sealed partial class Trainer
 
     /// <summary>
     /// The test loss of the best parameters, unless there is no test stream, no best yet, or it is known already (a
-    /// resumed run whose best did not change). The model's own parameters are put back after. True when it ran.
+    /// finished run resumed). NaN marks "not tested", so a test that came out NaN is repeated, which costs time only.
+    /// The model's own parameters are put back after. True when it ran.
     /// </summary>
     private bool TestBestParameters()
     {

@@ -44,6 +44,32 @@ public class DivergenceTests
     }
 
     [Fact]
+    public void A_run_diverging_after_a_good_round_tests_its_best_parameters_and_saves_nothing_after()
+    {
+        var model = SequenceModel<float>.Create(Config, 3);
+        var train = TokenStream.NextToken(RandomTokens(4 * 90, Config.InputSize, 1), 4);
+        var valid = TokenStream.NextToken(RandomTokens(4 * 30, Config.InputSize, 2), 4);
+        var test = TokenStream.NextToken(RandomTokens(3 * 40, Config.InputSize, 3), 3);
+        var trainer = new Trainer(model, new TrainerOptions { Epochs = 3, EvaluationsPerEpoch = 2 }, train, valid, test)
+            { Policy = new FixedTruncation(4, 4) };
+        var saved = new List<TrainerState>();
+        trainer.Checkpoint = t => saved.Add(t.ExportState());
+        // After the first round a weight goes NaN, as a step overflowing would leave it: the next update's loss is NaN.
+        trainer.Evaluated += r => { if (r.Updates == trainer.Evaluations[0].Updates) model.Parameters.Values(model.DecoderBias)[0] = float.NaN; };
+        var summary = trainer.Run();
+
+        Assert.True(summary.Diverged);
+        Assert.Single(summary.Evaluations);
+        Assert.Single(saved); // the round's checkpoint; none after the divergence or the test
+        Assert.True(double.IsNaN(saved[0].Counters.TestLossAtBest));
+        var best = SequenceModel<float>.Create(Config, 3);
+        trainer.BestParameters.CopyTo(best.Parameters.Data, 0);
+        Assert.Equal(Evaluation.MeanLoss(best, test, trainer.Options.EvalChunk), summary.TestLossAtBest);
+        Assert.True(double.IsFinite(summary.TestLossAtBest));
+        Assert.True(float.IsNaN(model.Parameters.Values(model.DecoderBias)[0])); // the model is left as training left it
+    }
+
+    [Fact]
     public void Stop_policy_stops_at_the_first_non_finite_update_without_stepping()
     {
         var model = SequenceModel<float>.Create(Config, 3);
