@@ -96,6 +96,8 @@ public class ReliabilityCommandTests : IClassFixture<ReliabilityCommandTests.Tra
                      ("--minutes", "1e300", "time limit"), ("--minutes", "Infinity", "time limit"), ("--minutes", "0", "time limit"),
                      ("--lr", "Infinity", "learning rate"), ("--lr", "NaN", "learning rate"), ("--clip", "Infinity", "clip"),
                      ("--on-nonfinite", "ignore", "--on-nonfinite"), ("--eval-context", "-1", "context"),
+                     ("--beta2", "1", "beta2 must be in [0, 1)"), ("--beta1", "-0.1", "beta1 must be in [0, 1)"), ("--momentum", "1", "momentum must be in [0, 1)"),
+                     ("--beta2", "NaN", "--beta2"),
                  })
         {
             string output = Path.Combine(TempDir(), "never");

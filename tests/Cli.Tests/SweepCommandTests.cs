@@ -200,7 +200,7 @@ public class SweepCommandTests
     {
         string dir = TempDir(), corpus = CharLmCommandTests.Corpus(dir), first = Path.Combine(dir, "first"), second = Path.Combine(dir, "second");
         var train = Run(["charlm", "train", "--corpus", corpus, "--out", first, .. CharLmCommandTests.TinyModel, "--adaptive", "--delta", "0.5",
-            "--window", "20", "--samples", "4", "--kmin", "2", "--kmax", "20", "--k0", "5", "--epochs", "2"]);
+            "--window", "20", "--samples", "4", "--kmin", "2", "--kmax", "20", "--k0", "5", "--epochs", "2", "--beta2", "0.99"]);
         Assert.True(train.ExitCode == 0, train.Err);
         using (var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(first, "run.json"))))
         {
@@ -209,6 +209,7 @@ public class SweepCommandTests
             Assert.Equal(16, run.GetProperty("model").GetProperty("hidden").GetInt32());
             Assert.True(run.GetProperty("truncation").GetProperty("adaptive").GetBoolean());
             Assert.Equal(0.5, run.GetProperty("adaptive").GetProperty("delta").GetDouble());
+            Assert.Equal(0.99, run.GetProperty("training").GetProperty("beta2").GetDouble());
             Assert.Equal("approximate", run.GetProperty("adaptive").GetProperty("estimator").GetProperty("cumulative").GetString());
         }
         var again = Run("run", "--config", Path.Combine(first, "run.json"), "--out", second);

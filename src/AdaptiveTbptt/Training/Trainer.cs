@@ -50,7 +50,7 @@ public sealed partial class Trainer
         _engine = new TbpttEngine<float>(model, train.Batch);
         int n = model.Parameters.Length;
         _optimizer = options.Optimizer == "adam"
-            ? new Adam<float>(n, options.LearningRate, weightDecay: options.WeightDecay)
+            ? new Adam<float>(n, options.LearningRate, options.Beta1, options.Beta2, weightDecay: options.WeightDecay)
             : new Sgd<float>(n, options.LearningRate, options.Momentum, options.WeightDecay);
         Rng = new SeededRandom(options.Seed);
         _engine.Tape.DropoutRandom = new SeededRandom(options.Seed ^ 0x5DEECE66DL);

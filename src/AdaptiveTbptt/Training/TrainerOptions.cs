@@ -11,6 +11,10 @@ public sealed record TrainerOptions
     public ScheduleOptions Schedule { get; init; } = new();
     /// <summary>SGD momentum.</summary>
     public double Momentum { get; init; }
+    /// <summary>Adam's decay of the running gradient mean (PyTorch's betas[0]).</summary>
+    public double Beta1 { get; init; } = 0.9;
+    /// <summary>Adam's decay of the running squared-gradient mean (PyTorch's betas[1]): the memory of its step normaliser, about 1/(1 − β2) updates.</summary>
+    public double Beta2 { get; init; } = 0.999;
     /// <summary>L2 penalty coefficient.</summary>
     public double WeightDecay { get; init; } = 1e-5;
     /// <summary>Global gradient-norm clip; 0 disables it.</summary>
@@ -66,6 +70,8 @@ public sealed record TrainerOptions
         if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "the learning rate must be finite and > 0.");
         (Schedule ?? throw new ArgumentNullException(nameof(Schedule))).Validate();
         if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, "momentum must be in [0, 1).");
+        if (!(Beta1 >= 0 && Beta1 < 1)) throw new ArgumentOutOfRangeException(nameof(Beta1), Beta1, "Adam's beta1 must be in [0, 1).");
+        if (!(Beta2 >= 0 && Beta2 < 1)) throw new ArgumentOutOfRangeException(nameof(Beta2), Beta2, "Adam's beta2 must be in [0, 1).");
         if (!(WeightDecay >= 0 && double.IsFinite(WeightDecay))) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "weight decay must be finite and ≥ 0.");
         if (!(Clip >= 0 && double.IsFinite(Clip))) throw new ArgumentOutOfRangeException(nameof(Clip), Clip, "clip must be finite and ≥ 0 (0 disables it).");
         if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "epochs must be at least 1.");

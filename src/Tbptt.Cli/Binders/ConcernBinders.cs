@@ -39,15 +39,15 @@ public sealed class ModelBinder(ModelOptions d)
 
 /// <summary>
 /// The training: optimizer, step size and its schedule, clipping, budget, evaluation and the seed. A command that
-/// makes updates only (bench charlm) takes the update's part: --optimizer, --lr, --weight-decay, --clip, --clip-on
-/// and --seed.
+/// makes updates only (bench charlm) takes the update's part: --optimizer, --lr, --momentum, --beta1, --beta2,
+/// --weight-decay, --clip, --clip-on and --seed.
 /// </summary>
 public sealed class TrainingBinder
 {
     private readonly TrainerOptions _d;
     private readonly Option<string> _optimizer;
     private readonly Option<double?> _lr;
-    private readonly Option<double> _weightDecay, _clip;
+    private readonly Option<double> _momentum, _beta1, _beta2, _weightDecay, _clip;
     private readonly Option<string> _clipOn;
     private readonly Option<int?> _epochs;
     private readonly Option<double?> _minutes, _compute;
@@ -81,6 +81,9 @@ public sealed class TrainingBinder
         _lrPatience = Opt.WithDefault("--lr-patience", "Plateau: evaluations without a new best validation loss tolerated before a decay.", s.Patience);
         _lrStep = Opt.WithDefault("--lr-step", "Step: updates between decays.", s.StepSize);
         _lrMin = Opt.WithDefault("--lr-min", "Floor of the decayed step size.", s.MinLearningRate);
+        _momentum = Opt.WithDefault("--momentum", "SGD momentum, in [0, 1).", d.Momentum);
+        _beta1 = Opt.WithDefault("--beta1", "Adam's β1 (PyTorch's betas[0]), in [0, 1).", d.Beta1);
+        _beta2 = Opt.WithDefault("--beta2", "Adam's β2 (PyTorch's betas[1]), in [0, 1).", d.Beta2);
         _weightDecay = Opt.WithDefault("--weight-decay", "L2 weight decay.", d.WeightDecay);
         _clip = Opt.WithDefault("--clip", "Global gradient-norm clip (0: off).", d.Clip);
         _clipOn = Opt.WithDefault("--clip-on", "What --clip bounds: sum (the window's summed loss: clip/K on the per-step mean, as the paper's code) or mean.",
@@ -103,8 +106,8 @@ public sealed class TrainingBinder
 
     public void AddTo(Command c)
     {
-        var options = _updateOnly ? new Option[] { _optimizer, _lr, _weightDecay, _clip, _clipOn }
-            : [_optimizer, _lr, _schedule, _warmup, _lrFactor, _lrPatience, _lrStep, _lrMin, _weightDecay, _clip, _clipOn, _epochs, _minutes, _compute, _evals, _onNonFinite];
+        var options = _updateOnly ? new Option[] { _optimizer, _lr, _momentum, _beta1, _beta2, _weightDecay, _clip, _clipOn }
+            : [_optimizer, _lr, _schedule, _warmup, _lrFactor, _lrPatience, _lrStep, _lrMin, _momentum, _beta1, _beta2, _weightDecay, _clip, _clipOn, _epochs, _minutes, _compute, _evals, _onNonFinite];
         foreach (var o in options) c.Options.Add(o);
         if (_seed is not null) c.Options.Add(_seed);
     }
@@ -116,6 +119,9 @@ public sealed class TrainingBinder
         {
             Optimizer = optimizer,
             LearningRate = Opt.Finite(r.GetValue(_lr) ?? (_lrByOptimizer ? RunDefaults.LearningRate(optimizer, _d) : _d.LearningRate), "--lr", "the learning rate"),
+            Momentum = Opt.Finite(r.GetValue(_momentum), "--momentum", "momentum"),
+            Beta1 = Opt.Finite(r.GetValue(_beta1), "--beta1", "β1"),
+            Beta2 = Opt.Finite(r.GetValue(_beta2), "--beta2", "β2"),
             WeightDecay = Opt.Finite(r.GetValue(_weightDecay), "--weight-decay", "weight decay"),
             Clip = Opt.Finite(r.GetValue(_clip), "--clip", "clip"),
             ClipSummedLoss = r.GetValue(_clipOn)!.ToLowerInvariant() switch

@@ -77,6 +77,19 @@ public class OptimizerTests
     }
 
     [Fact]
+    public void TheTrainerBuildsItsOptimizerFromEveryOption()
+    {
+        var model = Tbptt.Models.SequenceModel<float>.Create(TestModels.Tokens(Tbptt.Models.CellKind.Lstm, 1), 1);
+        var stream = Tbptt.Training.TokenStream.NextToken(TestModels.RandomTokens(4 * 20, model.Config.InputSize, 1), 4);
+        Tbptt.Training.Trainer Make(Tbptt.Training.TrainerOptions o) => new(model, o, stream, stream);
+        var adam = Assert.IsType<Adam<float>>(Make(new() { Optimizer = "adam", LearningRate = 0.01, Beta1 = 0.8, Beta2 = 0.99, WeightDecay = 0.1 }).Optimizer);
+        Assert.Equal((0.01, 0.8, 0.99, 0.1), (adam.LearningRate, adam.Beta1, adam.Beta2, adam.WeightDecay));
+        var sgd = Assert.IsType<Sgd<float>>(Make(new() { Optimizer = "sgd", LearningRate = 0.5, Momentum = 0.9, WeightDecay = 0.01 }).Optimizer);
+        Assert.Equal((0.5, 0.9, 0.01), (sgd.LearningRate, sgd.Momentum, sgd.WeightDecay));
+        Assert.Contains("beta1", Assert.Throws<ArgumentOutOfRangeException>(() => Make(new() { Optimizer = "adam", Beta1 = 1 })).Message);
+    }
+
+    [Fact]
     public void BadHyperParametersNameTheValue()
     {
         Assert.Contains("momentum", Assert.Throws<ArgumentOutOfRangeException>(() => new Sgd<float>(1, 0.1, momentum: 1.5)).Message);
