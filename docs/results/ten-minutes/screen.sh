@@ -60,6 +60,8 @@ runs=(
   # gradients within ~100 updates instead of ~1,000 (nanoGPT's character set-up uses it), and no dropout at all
   "2x384-lr8e-3-dropout0.05-beta2-0.99 --layers 2 --hidden 384 --dropout 0.05 --lr 0.008 --k 100 --beta2 0.99 --compute 10.9824"
   "2x384-lr8e-3-dropout0     --layers 2 --hidden 384 --dropout 0 --lr 0.008 --k 100 --compute 10.9824"
+  # the command as a user types it once more, with validation-only rounds and the test at the end (d0f7687 on)
+  "defaults-2x384-test-at-end"
 )
 for line in "${runs[@]}"; do
   read -r name flags <<<"$line"
