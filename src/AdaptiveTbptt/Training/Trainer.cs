@@ -12,8 +12,8 @@ namespace Tbptt.Training;
 /// <summary>
 /// Streams batches through a model with any truncation policy: one TBPTT(k1, k2) update per window, clipping,
 /// the optimizer step at the policy's step scale; evaluation rounds on the validation stream with the state
-/// carried; the parameters of the best validation point kept, and the test stream evaluated once on them when
-/// the run stops, as PyTorch's word-language-model example and AWD-LSTM do: no round pays for a test loss
+/// carried; the parameters of the best validation point kept, and the test stream evaluated once on them at the
+/// end of the run (not at a stop: the resumed run does it), as PyTorch's word-language-model example and AWD-LSTM do: no round pays for a test loss
 /// nobody reads, and the test split is not looked at while the run is chosen by validation. Compute is counted in tokens:
 /// (forward steps + backward steps) × batch, probes included, so runs with different K compare at equal cost.
 /// Every update's loss and gradient norm, the parameters after every step and every evaluation loss are checked
@@ -83,8 +83,8 @@ public sealed partial class Trainer
     public long ProbeComputeTokens { get; private set; }
     /// <summary>The lowest validation loss (nats per token) so far.</summary>
     public double BestValidLoss { get; private set; } = double.PositiveInfinity;
-    /// <summary>The test loss of <see cref="BestParameters"/>, evaluated when the run stops (NaN without a test stream,
-    /// and while a new best has not been tested yet).</summary>
+    /// <summary>The test loss of <see cref="BestParameters"/>, evaluated at the end of the run (NaN without a test
+    /// stream, and until then: a stopped run leaves it to its resumed end).</summary>
     public double TestLossAtBest { get; private set; } = double.NaN;
     /// <summary>Updates at the evaluation round of <see cref="BestValidLoss"/>.</summary>
     public long UpdatesAtBest { get; private set; }
@@ -110,8 +110,7 @@ public sealed partial class Trainer
     /// <summary>Raised after every evaluation round.</summary>
     public event Action<EvaluationRecord>? Evaluated;
     /// <summary>
-    /// Called after every evaluation round, when a run stops early (before its summary's test), and once more after
-    /// a complete run's test: the place to write a checkpoint (<see cref="ExportState"/>), so a stopped run loses nothing.
+    /// Called after every evaluation round, when a run stops early, and once more after a complete run's test: the place to write a checkpoint (<see cref="ExportState"/>), so a stopped run loses nothing.
     /// </summary>
     public Action<Trainer>? Checkpoint { get; set; }
 
@@ -198,15 +197,13 @@ public sealed partial class Trainer
     {
         using var flush = Denormals.FlushToZero(); // the whole run: steps, optimizer, evaluation, probes
         _clock.Start();
-        bool interrupted = false, tested;
+        bool interrupted = false, tested = false;
         try
         {
             interrupted = Loop(cancel);
-            // A stopped run saves where it stopped before anything else: a second Ctrl-C, or Slurm's kill after its
-            // warning, must not find the state unsaved. That checkpoint leaves the test to the resumed run's end; the
-            // test made here is for this stop's summary only.
-            if (interrupted && Divergence is null) Checkpoint?.Invoke(this);
-            tested = TestBestParameters(); // on the clock: part of the run's wall time and its evaluation share
+            // A stop is prompt: the test (minutes on a large corpus) is left to the resumed run's end, and a second
+            // Ctrl-C or Slurm's kill after its warning finds the state saved.
+            if (!interrupted) tested = TestBestParameters(); // on the clock: part of the wall time and the evaluation share
         }
         finally
         {
@@ -214,7 +211,7 @@ public sealed partial class Trainer
         }
         // A complete run saves its test loss too (its last round's checkpoint came before the test), so a finished
         // run resumed has nothing left to compute.
-        if (tested && !interrupted && Divergence is null) Checkpoint?.Invoke(this);
+        if ((interrupted || tested) && Divergence is null) Checkpoint?.Invoke(this);
         return Summary(interrupted);
     }
 

@@ -145,7 +145,7 @@ public static class RunExecutor
             summary = trainer.Run(cancel);
             writes.Flush();
             bar.Complete(summary.Divergence is { } d ? $"{d}; nothing of it was saved" : string.Create(CultureInfo.InvariantCulture,
-                $"best valid {Show(summary.BestValidLoss)} test {Show(summary.TestLossAtBest)} K {summary.FinalK}{(summary.Interrupted ? " (stopped; resumable)" : "")}"));
+                $"best valid {Show(summary.BestValidLoss)}{(double.IsNaN(summary.TestLossAtBest) ? "" : $" test {Show(summary.TestLossAtBest)}")} K {summary.FinalK}{(summary.Interrupted ? " (stopped; resumable: the test runs at the end)" : "")}"));
         }
 
         // The φ profile and δ̂(K) at the end of training (not counted as training compute); it needs one probe

@@ -62,13 +62,11 @@ public class ResumeTests
         Assert.True(stopped.Interrupted);
         Assert.Equal(15, stopped.Updates);
         Assert.NotEmpty(stopped.Evaluations);
-        var bestAtStop = SequenceModel<float>.Create(Config, 5);
-        b.BestParameters.CopyTo(bestAtStop.Parameters.Data, 0);
-        Assert.Equal(Evaluation.MeanLoss(bestAtStop, Data().Test, Options.EvalChunk), stopped.TestLossAtBest); // the stop's summary tests them
+        Assert.True(double.IsNaN(stopped.TestLossAtBest), "a stop is prompt: the test is the resumed run's");
         Assert.True(b.ExportState().TapeStored > 0, "the stop falls where the tape carries steps into the next window");
 
         var file = Safetensors.Read(path);
-        Assert.True(double.IsNaN(TrainingCheckpoint.Load(file).Counters.TestLossAtBest), "the stop saved before its test; the resumed run tests at its end");
+        Assert.True(double.IsNaN(TrainingCheckpoint.Load(file).Counters.TestLossAtBest), "the resumed run tests at its end");
         var modelC = ModelCheckpoint.Load(file);
         Assert.Equal(Config, modelC.Config);
         var c = Make(modelC, schedule);
