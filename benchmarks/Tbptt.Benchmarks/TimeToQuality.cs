@@ -38,7 +38,7 @@ public static class TimeToQuality
     private static int Usage()
     {
         Console.Error.WriteLine("""
-            usage: Tbptt.Benchmarks ttq eval [--reps N] [--hidden H] [--layers L] [--updates U] [--dropout-percent P] [--widths COLUMNS:CONTEXT,…] [--streams 1|2]
+            usage: Tbptt.Benchmarks ttq eval [--reps N] [--hidden H] [--layers L] [--updates U] [--dropout-percent P] [--widths COLUMNS:CONTEXT[:LANES[:TABLE]],…] [--streams 1|2]
                    Tbptt.Benchmarks ttq train [--reps N] [--seconds S] [--corpus PATH]
                    Tbptt.Benchmarks ttq probe [--reps N] [--epochs E] [--sequential-only]
                    Tbptt.Benchmarks ttq checkpoint [--reps N]
@@ -109,11 +109,14 @@ public static class TimeToQuality
         // charlm train's shapes: batch 32, TBPTT(100, 100); validation and test of tiny-Shakespeare's size (55,770 characters each).
         var train = Stream(200_000, 32, 1);
         var setups = widths.Split(',').Select(w => w.Split(':')).Select(w => (Columns: int.Parse(w[0], CultureInfo.InvariantCulture),
-            Context: w.Length > 1 ? int.Parse(w[1], CultureInfo.InvariantCulture) : 0)).ToArray();
+            Context: w.Length > 1 ? int.Parse(w[1], CultureInfo.InvariantCulture) : 0,
+            Lanes: w.Length > 2 ? int.Parse(w[2], CultureInfo.InvariantCulture) : 0,
+            Table: w.Length <= 3 || w[3] != "0")).ToArray();
         var text = Text(55_770, 2);
         var testText = Text(55_770, 3);
         var evaluators = setups.Select(s => new Evaluator(model, new[] { text, testText }.Take(streams)
-            .Select(t => LanguageModel.Text.Batchify.EvaluationStream(t, s.Columns, s.Context)).ToArray(), 200)).ToArray();
+            .Select(t => LanguageModel.Text.Batchify.EvaluationStream(t, s.Columns, s.Context)).ToArray(), 200, s.Lanes, s.Table)).ToArray();
+        string Label(int s) => $"{setups[s].Columns}:{setups[s].Context}:{evaluators[s].Lanes}:{(evaluators[s].UsesTokenTable ? 1 : 0)}";
         // The evaluation the trainer shipped before issue 13's point 2, at the first set-up's columns (no context).
         TokenStream valid = TokenStream.NextToken(LanguageModel.Text.Batchify.Columns(text, setups[0].Columns, out _), setups[0].Columns),
             test = TokenStream.NextToken(LanguageModel.Text.Batchify.Columns(testText, setups[0].Columns, out _), setups[0].Columns);
@@ -121,6 +124,7 @@ public static class TimeToQuality
             train, valid, test) { Policy = new FixedTruncation(100, 100) };
         trainer.TrainStep();
         foreach (var e in evaluators) e.MeanLosses();
+        var repLosses = new double[setups.Length][];
         var trainPerChar = new List<double>();
         var oldPerChar = new List<double>();
         var perChar = setups.Select(_ => new List<double>()).ToArray();
@@ -139,10 +143,13 @@ public static class TimeToQuality
             for (int s = 0; s < setups.Length; s++)
             {
                 t0 = Stopwatch.GetTimestamp();
-                var losses = evaluators[s].MeanLosses();
+                var losses = repLosses[s] = evaluators[s].MeanLosses();
                 perChar[s].Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / Scored(setups[s].Columns));
-                line.Append(string.Create(CultureInfo.InvariantCulture, $"; forward-only {setups[s].Columns}:{setups[s].Context} {1 / perChar[s][^1]:F0} chars/s (ratio {perChar[s][^1] / trainPerChar[^1]:F3})"));
+                line.Append(string.Create(CultureInfo.InvariantCulture, $"; forward-only {Label(s)} {1 / perChar[s][^1]:F0} chars/s (ratio {perChar[s][^1] / trainPerChar[^1]:F3})"));
                 if (s == 0 && setups[0].Context == 0) line.Append($", losses equal to the tape's: {v0 == losses[0] && (streams == 1 || t0Loss == losses[1])}");
+                // Lanes and the token table are speed only: the same columns and context give the same losses.
+                int same = Array.FindIndex(setups, u => u.Columns == setups[s].Columns && u.Context == setups[s].Context);
+                if (same < s) line.Append($", losses equal to {Label(same)}'s: {losses.SequenceEqual(repLosses[same])}");
             }
             Console.Error.WriteLine(line);
         }
@@ -155,7 +162,7 @@ public static class TimeToQuality
         {
             double ne = Median(perChar[s]);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  forward-only, {(streams == 2 ? "valid + test side by side" : "valid alone")} at {setups[s].Columns} columns{(streams == 2 ? " each" : "")}, context {setups[s].Context}: {1 / ne:F0} chars/s = {ne / tr:F3} of training per character"));
+                $"  forward-only, {(streams == 2 ? "valid + test side by side" : "valid alone")} at {setups[s].Columns} columns{(streams == 2 ? " each" : "")}, context {setups[s].Context}, {evaluators[s].Lanes} lane(s), token table {(evaluators[s].UsesTokenTable ? "on" : "off")}: {1 / ne:F0} chars/s = {ne / tr:F3} of training per character"));
         }
         return 0;
     }

@@ -29,13 +29,13 @@ internal sealed class ElmanLayer<T> : RecurrentLayer<T> where T : unmanaged, IFl
         Infer(x.Slice(s0 * Batch * InputSize, n * Batch * InputSize), n, p, default, H.AsSpan(s0 * bh, (n + 1) * bh), default);
     }
 
-    /// <summary>The tape keeps nothing but h, so <see cref="Forward"/> is this on the tape's slots.</summary>
-    public override void Infer(ReadOnlySpan<T> x, int n, ParameterSet<T> p, Span<T> gates, Span<T> h, Span<T> cell)
+    /// <summary>Pre-activations of every step's input side go straight into h[1..]: no gate buffer.</summary>
+    public override Span<T> Projections(int n, Span<T> gates, Span<T> h) => h.Slice(Batch * Hidden, n * Batch * Hidden);
+
+    /// <summary>The tape keeps nothing but h, so <see cref="Forward"/> is <see cref="RecurrentLayer{T}.Infer"/> on the tape's slots.</summary>
+    public override void InferProjected(int n, ParameterSet<T> p, Span<T> gates, Span<T> h, Span<T> cell)
     {
         int hd = Hidden, bh = Batch * hd;
-        // Pre-activations of every step's input side at once, written straight into h[1..]
-        Blas.Gemm(false, true, n * Batch, hd, InputSize, T.One, x[..(n * Batch * InputSize)],
-            InputSize, p.Values(Slices.WeightIh), InputSize, T.Zero, h.Slice(bh, n * bh), hd);
         TensorPrimitives.Add(p.Values(Slices.BiasIh), p.Values(Slices.BiasHh), _bias);
         var whhT = PackForward(p);
         for (int j = 0; j < n; j++)

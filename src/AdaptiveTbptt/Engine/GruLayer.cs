@@ -40,8 +40,7 @@ internal sealed class GruLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloa
     {
         int hd = Hidden, g3 = GateWidth, bh = Batch * hd, bg = Batch * g3;
         // gates[s0..] (n·B × 3Hd) = X · W_ihᵀ, the input side of every step at once
-        Blas.Gemm(false, true, n * Batch, g3, InputSize, T.One, x.Slice(s0 * Batch * InputSize, n * Batch * InputSize),
-            InputSize, p.Values(Slices.WeightIh), InputSize, T.Zero, Gates.AsSpan(s0 * bg, n * bg), g3);
+        ProjectInputs(x.Slice(s0 * Batch * InputSize, n * Batch * InputSize), n * Batch, p, Gates.AsSpan(s0 * bg, n * bg));
         var whhT = PackForward(p);
         for (int j = s0; j < s0 + n; j++)
         {
@@ -51,12 +50,10 @@ internal sealed class GruLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloa
         }
     }
 
-    public override void Infer(ReadOnlySpan<T> x, int n, ParameterSet<T> p, Span<T> gates, Span<T> h, Span<T> cell)
+    public override void InferProjected(int n, ParameterSet<T> p, Span<T> gates, Span<T> h, Span<T> cell)
     {
         int hd = Hidden, g3 = GateWidth, bh = Batch * hd, bg = Batch * g3;
         // As Forward; the hidden projection of n, which backward would need, goes to one row's scratch.
-        Blas.Gemm(false, true, n * Batch, g3, InputSize, T.One, x[..(n * Batch * InputSize)], InputSize,
-            p.Values(Slices.WeightIh), InputSize, T.Zero, gates[..(n * bg)], g3);
         var whhT = PackForward(p);
         _rowScratch ??= new T[hd];
         for (int j = 0; j < n; j++)

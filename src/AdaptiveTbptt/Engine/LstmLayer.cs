@@ -43,8 +43,7 @@ internal sealed class LstmLayer<T> : RecurrentLayer<T> where T : unmanaged, IFlo
     {
         int hd = Hidden, g4 = GateWidth, bh = Batch * hd, bg = Batch * g4;
         // Input projections of all n steps at once: gates[s0..] (n·B × 4Hd) = X (n·B × In) · W_ihᵀ
-        Blas.Gemm(false, true, n * Batch, g4, InputSize, T.One, x.Slice(s0 * Batch * InputSize, n * Batch * InputSize),
-            InputSize, p.Values(Slices.WeightIh), InputSize, T.Zero, Gates.AsSpan(s0 * bg, n * bg), g4);
+        ProjectInputs(x.Slice(s0 * Batch * InputSize, n * Batch * InputSize), n * Batch, p, Gates.AsSpan(s0 * bg, n * bg));
         TensorPrimitives.Add(p.Values(Slices.BiasIh), p.Values(Slices.BiasHh), _bias);
         var whhT = PackForward(p);
         for (int j = s0; j < s0 + n; j++)
@@ -61,12 +60,10 @@ internal sealed class LstmLayer<T> : RecurrentLayer<T> where T : unmanaged, IFlo
         }
     }
 
-    public override void Infer(ReadOnlySpan<T> x, int n, ParameterSet<T> p, Span<T> gates, Span<T> h, Span<T> cell)
+    public override void InferProjected(int n, ParameterSet<T> p, Span<T> gates, Span<T> h, Span<T> cell)
     {
         int hd = Hidden, g4 = GateWidth, bh = Batch * hd, bg = Batch * g4;
         // As Forward, but c is carried in place and tanh(c') is one row's scratch: nothing outlives its step.
-        Blas.Gemm(false, true, n * Batch, g4, InputSize, T.One, x[..(n * Batch * InputSize)], InputSize,
-            p.Values(Slices.WeightIh), InputSize, T.Zero, gates[..(n * bg)], g4);
         TensorPrimitives.Add(p.Values(Slices.BiasIh), p.Values(Slices.BiasHh), _bias);
         var whhT = PackForward(p);
         var tc = (_rowScratch ??= new T[hd]).AsSpan();

@@ -92,7 +92,29 @@ internal abstract class RecurrentLayer<T> where T : unmanaged, IFloatingPointIee
     /// <param name="gates">[n, B, G·Hd] scratch: the input projections of all n steps (one GEMM), then each step's gates.</param>
     /// <param name="h">[(n+1), B, Hd]: slot 0 holds the state before the first step; slot j+1 receives step j's output.</param>
     /// <param name="cell">[B, Hd] an LSTM's carried cell state, updated in place; empty for the other cells.</param>
-    public abstract void Infer(ReadOnlySpan<T> x, int n, ParameterSet<T> p, Span<T> gates, Span<T> h, Span<T> cell);
+    public void Infer(ReadOnlySpan<T> x, int n, ParameterSet<T> p, Span<T> gates, Span<T> h, Span<T> cell)
+    {
+        ProjectInputs(x, n * Batch, p, Projections(n, gates, h));
+        InferProjected(n, p, gates, h, cell);
+    }
+
+    /// <summary>
+    /// pre (rows × G·Hd) = x (rows × In) · W_ihᵀ: the input side of every gate, without bias — the one product
+    /// every cell's <see cref="Forward"/> starts with. Rows are independent, so a caller may project any rows:
+    /// the rows of an embedding table, say, which then stand for every token that looks them up.
+    /// </summary>
+    public void ProjectInputs(ReadOnlySpan<T> x, int rows, ParameterSet<T> p, Span<T> pre) =>
+        Numerics.Blas.Gemm(false, true, rows, GateWidth, InputSize, T.One, x[..(rows * InputSize)], InputSize,
+            p.Values(Slices.WeightIh), InputSize, T.Zero, pre[..(rows * GateWidth)], GateWidth);
+
+    /// <summary>
+    /// Where <see cref="InferProjected"/> reads the input projections of n steps, [n, B, G·Hd]: the gate buffer
+    /// (an Elman layer's pre-activations go straight into its outputs, h[1..]).
+    /// </summary>
+    public virtual Span<T> Projections(int n, Span<T> gates, Span<T> h) => gates[..(n * Batch * GateWidth)];
+
+    /// <summary><see cref="Infer"/> after its input projections: they are in <see cref="Projections"/>.</summary>
+    public abstract void InferProjected(int n, ParameterSet<T> p, Span<T> gates, Span<T> h, Span<T> cell);
 
     /// <summary>
     /// Backward through time over steps [w0, w0+n), newest first, with <see cref="DHin"/> filled for those steps:

@@ -6,7 +6,8 @@ namespace Tbptt.Numerics;
 /// A fixed team of background threads for splitting one large product across cores. Unlike Parallel.For it
 /// allocates nothing per call (the work is a function pointer and a pointer to the caller's stack frame), and
 /// the caller always computes part 0 itself, so P parts use P − 1 helpers. Only one product uses the team at a
-/// time; a concurrent caller simply runs its parts serially instead of waiting.
+/// time; a concurrent caller simply runs its parts serially instead of waiting. So does a nested one: a part
+/// that itself calls Run (an evaluation lane's products, say) computes serially on its own thread.
 /// </summary>
 internal static unsafe class GemmThreads
 {
@@ -16,7 +17,8 @@ internal static unsafe class GemmThreads
     /// <summary>Runs <c>body(context, i)</c> for i in [0, parts), in parallel when the team is free.</summary>
     public static void Run(int parts, delegate*<void*, int, void> body, void* context)
     {
-        if (parts <= 1 || !Monitor.TryEnter(Gate))
+        // Monitor is re-entrant: without the IsEntered test, part 0's nested call would take the busy team again.
+        if (parts <= 1 || Monitor.IsEntered(Gate) || !Monitor.TryEnter(Gate))
         {
             for (int i = 0; i < parts; i++) body(context, i);
             return;

@@ -68,6 +68,58 @@ public class EvaluationTests
         Same(again[1], new Evaluator(model, [test], 1).MeanLosses()[0]);
     }
 
+    /// <summary>
+    /// Lanes (columns cut across threads, each with single-threaded products) and the token table (the first
+    /// layer's input side looked up instead of projected) are speed only: every split and both ways give the
+    /// numbers of one lane projecting each chunk, bit for bit on the managed kernel — streams straddling a lane's
+    /// edge, a padded shorter stream and a second round on new parameters included.
+    /// </summary>
+    [Theory]
+    [InlineData(CellKind.Lstm, 2, 29)]
+    [InlineData(CellKind.Gru, 2, 40)]
+    [InlineData(CellKind.Elman, 1, 17)]
+    public void LanesAndTheTokenTableChangeNoNumber(CellKind cell, int layers, int hidden)
+    {
+        var config = Tokens(cell, layers) with { Dropout = 0.2, HiddenSize = hidden, EmbedSize = 5, InputSize = 7, OutputSize = 7 };
+        var model = SequenceModel<float>.Create(config, 4);
+        var valid = TokenStream.NextToken(RandomTokens(13 * 30, 7, 5), 13);
+        var test = TokenStream.NextToken(RandomTokens(6 * 23, 7, 6), 6);
+        var plain = new Evaluator(model, [valid, test], 8, lanes: 1, tokenTable: false);
+        Assert.False(plain.UsesTokenTable);
+        var expected = plain.MeanLosses();
+        foreach (int lanes in new[] { 1, 2, 3, 19 })
+            foreach (bool table in new[] { false, true })
+            {
+                var e = new Evaluator(model, [valid, test], 8, lanes, table);
+                Assert.Equal(lanes, e.Lanes);
+                Assert.Equal(table, e.UsesTokenTable);
+                var actual = e.MeanLosses();
+                Same(expected[0], actual[0]);
+                Same(expected[1], actual[1]);
+            }
+        var p = model.Parameters.Data;
+        for (int i = 0; i < p.Length; i++) p[i] *= 1.1f;
+        var moved = new Evaluator(model, [valid, test], 8, lanes: 1, tokenTable: false).MeanLosses();
+        Assert.NotEqual(expected[0], moved[0]);
+        var reused = new Evaluator(model, [valid, test], 8, lanes: 3, tokenTable: true);
+        Assert.Equal(reused.MeanLosses(), reused.MeanLosses()); // a reused evaluator's second round is its first
+        Same(moved[0], reused.MeanLosses()[0]);
+        Same(moved[1], reused.MeanLosses()[1]);
+    }
+
+    /// <summary>A token the vocabulary does not have is refused in a lane as it was before lanes: the lane's error reaches the caller.</summary>
+    [Fact]
+    public void ATokenOutOfRangeInAnyLaneIsAnError()
+    {
+        var config = Tokens(CellKind.Lstm, 1) with { HiddenSize = 8, EmbedSize = 3, InputSize = 5, OutputSize = 5 };
+        var model = SequenceModel<float>.Create(config, 1);
+        var tokens = RandomTokens(4 * 10, 5, 1);
+        tokens[8 * 4 + 3] = 9; // [rows, B]: row 8 of column 3, an input of the second lane's last chunk
+        var stream = TokenStream.NextToken(tokens, 4);
+        foreach (bool table in new[] { false, true })
+            Assert.Throws<ArgumentOutOfRangeException>(() => new Evaluator(model, [stream], 3, lanes: 2, tokenTable: table).MeanLosses());
+    }
+
     [Fact]
     public void TheSameParametersGiveTheSameNumbersTwice()
     {
