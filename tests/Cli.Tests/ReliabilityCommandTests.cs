@@ -98,6 +98,7 @@ public class ReliabilityCommandTests : IClassFixture<ReliabilityCommandTests.Tra
                      ("--on-nonfinite", "ignore", "--on-nonfinite"), ("--eval-context", "-1", "context"),
                      ("--beta2", "1", "beta2 must be in [0, 1)"), ("--beta1", "-0.1", "beta1 must be in [0, 1)"), ("--momentum", "1", "momentum must be in [0, 1)"),
                      ("--beta2", "NaN", "--beta2"),
+                     ("--optimizer", "lamb", "not sgd, adam or adamw"),
                  })
         {
             string output = Path.Combine(TempDir(), "never");

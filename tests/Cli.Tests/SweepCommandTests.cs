@@ -200,7 +200,7 @@ public class SweepCommandTests
     {
         string dir = TempDir(), corpus = CharLmCommandTests.Corpus(dir), first = Path.Combine(dir, "first"), second = Path.Combine(dir, "second");
         var train = Run(["charlm", "train", "--corpus", corpus, "--out", first, .. CharLmCommandTests.TinyModel, "--adaptive", "--delta", "0.5",
-            "--window", "20", "--samples", "4", "--kmin", "2", "--kmax", "20", "--k0", "5", "--epochs", "2", "--beta2", "0.99"]);
+            "--window", "20", "--samples", "4", "--kmin", "2", "--kmax", "20", "--k0", "5", "--epochs", "2", "--beta2", "0.99", "--optimizer", "adamw", "--weight-decay", "0.05"]);
         Assert.True(train.ExitCode == 0, train.Err);
         using (var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(first, "run.json"))))
         {
@@ -210,6 +210,8 @@ public class SweepCommandTests
             Assert.True(run.GetProperty("truncation").GetProperty("adaptive").GetBoolean());
             Assert.Equal(0.5, run.GetProperty("adaptive").GetProperty("delta").GetDouble());
             Assert.Equal(0.99, run.GetProperty("training").GetProperty("beta2").GetDouble());
+            Assert.Equal("adamw", run.GetProperty("training").GetProperty("optimizer").GetString());
+            Assert.Equal(0.05, run.GetProperty("training").GetProperty("weightDecay").GetDouble());
             Assert.Equal("approximate", run.GetProperty("adaptive").GetProperty("estimator").GetProperty("cumulative").GetString());
         }
         var again = Run("run", "--config", Path.Combine(first, "run.json"), "--out", second);

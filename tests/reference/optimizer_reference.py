@@ -1,4 +1,4 @@
-"""Prints PyTorch's SGD/Adam/clip trajectories that tests/AdaptiveTbptt.Tests/Optimizers/OptimizerTests.cs embeds.
+"""Prints PyTorch's SGD/Adam/AdamW/clip trajectories that tests/AdaptiveTbptt.Tests/Optimizers/OptimizerTests.cs embeds.
 Rerun: /usr/bin/python3 tests/reference/optimizer_reference.py"""
 import torch
 torch.set_default_dtype(torch.float64)
@@ -14,6 +14,7 @@ def run(make):
 print("sgd_momentum", run(lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01)))
 print("sgd_nesterov", run(lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.5, nesterov=True)))
 print("adam", run(lambda ps: torch.optim.Adam(ps, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)))
+print("adamw", run(lambda ps: torch.optim.AdamW(ps, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)))
 p = torch.nn.Parameter(torch.tensor(theta0)); p.grad = torch.tensor(grads[0])
 n = torch.nn.utils.clip_grad_norm_([p], 1.0)
 print("clip", float(n), [float(v) for v in p.grad])

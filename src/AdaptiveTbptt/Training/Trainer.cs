@@ -49,8 +49,8 @@ public sealed partial class Trainer
         _train = train; _valid = valid; _test = test;
         _engine = new TbpttEngine<float>(model, train.Batch);
         int n = model.Parameters.Length;
-        _optimizer = options.Optimizer == "adam"
-            ? new Adam<float>(n, options.LearningRate, options.Beta1, options.Beta2, weightDecay: options.WeightDecay)
+        _optimizer = options.Optimizer is "adam" or "adamw"
+            ? new Adam<float>(n, options.LearningRate, options.Beta1, options.Beta2, weightDecay: options.WeightDecay, decoupled: options.Optimizer == "adamw")
             : new Sgd<float>(n, options.LearningRate, options.Momentum, options.WeightDecay);
         Rng = new SeededRandom(options.Seed);
         _engine.Tape.DropoutRandom = new SeededRandom(options.Seed ^ 0x5DEECE66DL);

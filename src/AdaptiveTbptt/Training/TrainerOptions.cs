@@ -3,7 +3,7 @@ namespace Tbptt.Training;
 /// <summary>Every hyper-parameter of a training run, with the defaults of the paper's copy task.</summary>
 public sealed record TrainerOptions
 {
-    /// <summary>sgd or adam.</summary>
+    /// <summary>sgd, adam or adamw (Adam with decoupled weight decay, PyTorch's AdamW).</summary>
     public string Optimizer { get; init; } = "sgd";
     /// <summary>Peak step size: the schedule's rate is at most this, and a policy may scale it per update (√K, or length/K).</summary>
     public double LearningRate { get; init; } = 1.0;
@@ -15,7 +15,7 @@ public sealed record TrainerOptions
     public double Beta1 { get; init; } = 0.9;
     /// <summary>Adam's decay of the running squared-gradient mean (PyTorch's betas[1]): the memory of its step normaliser, about 1/(1 − β2) updates.</summary>
     public double Beta2 { get; init; } = 0.999;
-    /// <summary>L2 penalty coefficient.</summary>
+    /// <summary>Weight decay: an L2 penalty added to the gradient (sgd, adam), or decoupled (adamw: every weight × (1 − lr·λ) per update).</summary>
     public double WeightDecay { get; init; } = 1e-5;
     /// <summary>Global gradient-norm clip; 0 disables it.</summary>
     public double Clip { get; init; } = 1.0;
@@ -66,7 +66,7 @@ public sealed record TrainerOptions
     /// <summary>Throws <see cref="ArgumentException"/> (or its out-of-range kind) naming the first setting out of range.</summary>
     public void Validate()
     {
-        if (Optimizer is not ("sgd" or "adam")) throw new ArgumentException($"optimizer '{Optimizer}' is not sgd or adam.", nameof(Optimizer));
+        if (Optimizer is not ("sgd" or "adam" or "adamw")) throw new ArgumentException($"optimizer '{Optimizer}' is not sgd, adam or adamw.", nameof(Optimizer));
         if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "the learning rate must be finite and > 0.");
         (Schedule ?? throw new ArgumentNullException(nameof(Schedule))).Validate();
         if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, "momentum must be in [0, 1).");

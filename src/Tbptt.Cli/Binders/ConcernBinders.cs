@@ -69,9 +69,9 @@ public sealed class TrainingBinder
         _d = d;
         _lrByOptimizer = lrByOptimizer;
         _updateOnly = updateOnly;
-        _optimizer = Opt.WithDefault("--optimizer", "sgd or adam.", d.Optimizer);
+        _optimizer = Opt.WithDefault("--optimizer", "sgd, adam, or adamw (Adam with decoupled weight decay, PyTorch's AdamW).", d.Optimizer);
         _lr = lrByOptimizer
-            ? Opt.Optional<double?>("--lr", Invariant($"Step size (default: {RunDefaults.LearningRate("adam", d)} for adam, {RunDefaults.LearningRate("sgd", d)} for sgd)."))
+            ? Opt.Optional<double?>("--lr", Invariant($"Step size (default: {RunDefaults.LearningRate("adam", d)} for adam and adamw, {RunDefaults.LearningRate("sgd", d)} for sgd)."))
             : Opt.WithDefault<double?>("--lr", "Step size (before the √K scaling of SGD runs).", d.LearningRate);
         var s = d.Schedule;
         _schedule = Opt.WithDefault("--lr-schedule", "Step-size schedule with --lr as its peak: constant, plateau (×--lr-factor when validation has not improved for more than --lr-patience evaluations), step (×--lr-factor every --lr-step updates) or cosine (down to --lr-min over the budget).",
@@ -82,9 +82,9 @@ public sealed class TrainingBinder
         _lrStep = Opt.WithDefault("--lr-step", "Step: updates between decays.", s.StepSize);
         _lrMin = Opt.WithDefault("--lr-min", "Floor of the decayed step size.", s.MinLearningRate);
         _momentum = Opt.WithDefault("--momentum", "SGD momentum, in [0, 1).", d.Momentum);
-        _beta1 = Opt.WithDefault("--beta1", "Adam's β1 (PyTorch's betas[0]), in [0, 1).", d.Beta1);
-        _beta2 = Opt.WithDefault("--beta2", "Adam's β2 (PyTorch's betas[1]), in [0, 1).", d.Beta2);
-        _weightDecay = Opt.WithDefault("--weight-decay", "L2 weight decay.", d.WeightDecay);
+        _beta1 = Opt.WithDefault("--beta1", "Adam's and AdamW's β1 (PyTorch's betas[0]), in [0, 1).", d.Beta1);
+        _beta2 = Opt.WithDefault("--beta2", "Adam's and AdamW's β2 (PyTorch's betas[1]), in [0, 1).", d.Beta2);
+        _weightDecay = Opt.WithDefault("--weight-decay", "Weight decay λ: an L2 penalty on the gradient (sgd, adam), or decoupled (adamw: every weight × (1 − lr·λ) per update).", d.WeightDecay);
         _clip = Opt.WithDefault("--clip", "Global gradient-norm clip (0: off).", d.Clip);
         _clipOn = Opt.WithDefault("--clip-on", "What --clip bounds: sum (the window's summed loss: clip/K on the per-step mean, as the paper's code) or mean.",
             d.ClipSummedLoss ? "sum" : "mean");

@@ -35,6 +35,13 @@ public class OptimizerTests
             Run(new Adam<double>(4, 0.01, 0.8, 0.99, 1e-6, weightDecay: 0.1)), 1e-12, 1e-15, "Adam");
 
     [Fact]
+    public void AdamWMatchesPyTorch() =>
+        TestModels.AssertClose(AdamWExpected, Run(new Adam<double>(4, 0.01, 0.8, 0.99, 1e-6, weightDecay: 0.1, decoupled: true)), 1e-12, 1e-15, "AdamW");
+
+    /// <summary>torch.optim.AdamW(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1), optimizer_reference.py.</summary>
+    private static readonly double[] AdamWExpected = [0.4939881373721496, -1.23620290568972, 1.9769464419037037, -0.01245603530894662];
+
+    [Fact]
     public void ClippingMatchesPyTorch()
     {
         var g = (double[])Grads[0].Clone();
@@ -49,6 +56,11 @@ public class OptimizerTests
     [Fact]
     public void AdamsVectorLoopIsTheScalarFormulaBitForBit()
     {
+        foreach (bool decoupled in new[] { false, true }) VectorLoopIsTheScalarFormula(decoupled);
+    }
+
+    private static void VectorLoopIsTheScalarFormula(bool decoupled)
+    {
         // The PyTorch fixture has 4 parameters, too few for a vector register; here every length up to five
         // registers of floats (each remainder of the scalar tail), three steps with weight decay, against the
         // formula written out per element in the same order of operations.
@@ -58,7 +70,7 @@ public class OptimizerTests
             var theta = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 4 - 2)).ToArray();
             var expected = (float[])theta.Clone();
             float[] m = new float[n], v = new float[n];
-            var adam = new Adam<float>(n, 0.01, 0.8, 0.99, 1e-6, weightDecay: 0.1);
+            var adam = new Adam<float>(n, 0.01, 0.8, 0.99, 1e-6, weightDecay: 0.1, decoupled: decoupled);
             for (int step = 1; step <= 3; step++)
             {
                 var grad = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
@@ -66,7 +78,9 @@ public class OptimizerTests
                 float stepSize = (float)(0.01 / (1 - Math.Pow(0.8, step))), sqrtC2 = (float)Math.Sqrt(1 - Math.Pow(0.99, step));
                 for (int i = 0; i < n; i++)
                 {
-                    float g = grad[i] + 0.1f * expected[i];
+                    // Adam: the L2 term joins the gradient; AdamW: the weight shrinks by lr·λ first (1 − 0.01·0.1).
+                    if (decoupled) expected[i] *= (float)(1 - 0.01 * 0.1);
+                    float g = decoupled ? grad[i] : grad[i] + 0.1f * expected[i];
                     m[i] = 0.8f * m[i] + (1f - 0.8f) * g;
                     v[i] = 0.99f * v[i] + (1f - 0.99f) * g * g;
                     expected[i] -= stepSize * m[i] / (MathF.Sqrt(v[i]) / sqrtC2 + 1e-6f);
@@ -83,7 +97,10 @@ public class OptimizerTests
         var stream = Tbptt.Training.TokenStream.NextToken(TestModels.RandomTokens(4 * 20, model.Config.InputSize, 1), 4);
         Tbptt.Training.Trainer Make(Tbptt.Training.TrainerOptions o) => new(model, o, stream, stream);
         var adam = Assert.IsType<Adam<float>>(Make(new() { Optimizer = "adam", LearningRate = 0.01, Beta1 = 0.8, Beta2 = 0.99, WeightDecay = 0.1 }).Optimizer);
-        Assert.Equal((0.01, 0.8, 0.99, 0.1), (adam.LearningRate, adam.Beta1, adam.Beta2, adam.WeightDecay));
+        Assert.Equal((0.01, 0.8, 0.99, 0.1, false), (adam.LearningRate, adam.Beta1, adam.Beta2, adam.WeightDecay, adam.Decoupled));
+        var adamw = Assert.IsType<Adam<float>>(Make(new() { Optimizer = "adamw", LearningRate = 0.02, Beta2 = 0.95, WeightDecay = 0.1 }).Optimizer);
+        Assert.Equal((0.02, 0.95, 0.1, true), (adamw.LearningRate, adamw.Beta2, adamw.WeightDecay, adamw.Decoupled));
+        Assert.Contains("adamw", Assert.Throws<ArgumentException>(() => Make(new() { Optimizer = "lamb" })).Message);
         var sgd = Assert.IsType<Sgd<float>>(Make(new() { Optimizer = "sgd", LearningRate = 0.5, Momentum = 0.9, WeightDecay = 0.01 }).Optimizer);
         Assert.Equal((0.5, 0.9, 0.01), (sgd.LearningRate, sgd.Momentum, sgd.WeightDecay));
         Assert.Contains("beta1", Assert.Throws<ArgumentOutOfRangeException>(() => Make(new() { Optimizer = "adam", Beta1 = 1 })).Message);
