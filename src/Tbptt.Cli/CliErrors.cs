@@ -59,7 +59,7 @@ public static class CliErrors
         return OneLine(message);
     }
 
-    private static string OneLine(string s) => string.Join(' ', s.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)).Trim();
+    internal static string OneLine(string s) => string.Join(' ', s.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)).Trim();
 }
 
 /// <summary>A problem with what the user asked for, with a message fit to print as is.</summary>

@@ -11,7 +11,25 @@ public static class Program
             "tbptt — train recurrent networks with truncated backpropagation through time, and choose the truncation "
             + "length adaptively from the gradient bias you tolerate (Aicher, Foti & Fox, UAI 2019).");
         foreach (var command in Commands()) root.Subcommands.Add(command);
-        return root.Parse(args).Invoke();
+        if (args.Length == 0) args = ["--help"];
+        var parsed = root.Parse(args);
+        // A command line that does not parse is bad input like any other: one line and exit 2, not the parser's
+        // default of every error, the whole help text and exit 1. --help is where the help is.
+        if (parsed.Errors.Count > 0)
+        {
+            string errors = string.Join(" ", parsed.Errors.Select(e => CliErrors.OneLine(e.Message)).Distinct());
+            Console.Error.WriteLine($"tbptt: error: {errors} (see '{CommandPath(parsed.CommandResult)} --help')");
+            return CliErrors.UserError;
+        }
+        return parsed.Invoke();
+    }
+
+    /// <summary>"tbptt charlm train" for the command a parse got to.</summary>
+    private static string CommandPath(System.CommandLine.Parsing.CommandResult command)
+    {
+        var names = new List<string>();
+        for (var c = command; c.Parent is System.CommandLine.Parsing.CommandResult parent; c = parent) names.Insert(0, c.Command.Name);
+        return string.Join(' ', ["tbptt", .. names]);
     }
 
     public static IEnumerable<Command> Commands() =>

@@ -88,6 +88,32 @@ public class ReliabilityCommandTests : IClassFixture<ReliabilityCommandTests.Tra
         Assert.Single(r.Out.Split('\n'), l => l.StartsWith("warning: at update") && l.Contains("training is likely diverging"));
     }
 
+    /// <summary>
+    /// What the parser refuses (an unknown flag or command, a word for a number, a flag given twice, a missing
+    /// command) is bad input too: one line naming every problem and where the help is, exit 2, nothing on stdout.
+    /// </summary>
+    [Fact]
+    public void A_command_line_that_does_not_parse_is_one_line_and_exit_2()
+    {
+        foreach (var (args, expected) in new (string[], string)[]
+                 {
+                     (["charlm", "train", "--bogus", "1"], "'--bogus'"),
+                     (["charlm", "train", "--hidden", "abc", "--corpus", "c.txt", "--out", "o"], "'abc'"),
+                     (["charlm", "train", "--optimizer", "adam", "--optimizer", "sgd", "--corpus", "c.txt", "--out", "o"], "'--optimizer' expects a single argument"),
+                     (["nosuchcommand"], "'nosuchcommand'"),
+                     (["sweep"], "tbptt sweep --help"),
+                 })
+        {
+            var r = Run(args);
+            AssertUserError(r, expected);
+            Assert.Contains("--help", r.Err);
+            Assert.Equal("", r.Out);
+        }
+        var bare = Run();
+        Assert.Equal(0, bare.ExitCode);
+        Assert.Contains("charlm", bare.Out); // no command at all: the help
+    }
+
     [Fact]
     public void Numbers_are_validated_where_they_are_parsed_and_leave_no_empty_folder()
     {
