@@ -161,8 +161,11 @@ public static class TimeToQuality
         for (int s = 0; s < setups.Length; s++)
         {
             double ne = Median(perChar[s]);
+            // The host's speed can drift between reps with no steal to show: each rep's own ratio (training and
+            // evaluation back to back) is the steadier number, so its median is printed too.
+            double perRep = Median(perChar[s].Zip(trainPerChar, (e, t) => e / t).ToList());
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  forward-only, {(streams == 2 ? "valid + test side by side" : "valid alone")} at {setups[s].Columns} columns{(streams == 2 ? " each" : "")}, context {setups[s].Context}, {evaluators[s].Lanes} lane(s), token table {(evaluators[s].UsesTokenTable ? "on" : "off")}: {1 / ne:F0} chars/s = {ne / tr:F3} of training per character"));
+                $"  forward-only, {(streams == 2 ? "valid + test side by side" : "valid alone")} at {setups[s].Columns} columns{(streams == 2 ? " each" : "")}, context {setups[s].Context}, {evaluators[s].Lanes} lane(s), token table {(evaluators[s].UsesTokenTable ? "on" : "off")}: {1 / ne:F0} chars/s = {ne / tr:F3} of training per character (median of the reps' ratios {perRep:F3})"));
         }
         return 0;
     }

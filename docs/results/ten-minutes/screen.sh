@@ -62,6 +62,10 @@ runs=(
   "2x384-lr8e-3-dropout0     --layers 2 --hidden 384 --dropout 0 --lr 0.008 --k 100 --compute 10.9824"
   # the command as a user types it once more, with validation-only rounds and the test at the end (d0f7687 on)
   "defaults-2x384-test-at-end"
+  # tenth round (2026-12-03, evaluation in lanes): a size between 2 × 384 and 2 × 512 at the defaults' recipe, on
+  # the same arithmetic as round 7's ten idle minutes — 2 × 448 costs 15.31 MFLOP per character against 11.36,
+  # so 10.9824 × 11.36 / 15.31 = 8.1448 M tokens of compute (1,272 updates against 1,716)
+  "2x448-lr8e-3-dropout0.1   --layers 2 --hidden 448 --dropout 0.1 --lr 0.008 --k 100 --compute 8.1448"
 )
 for line in "${runs[@]}"; do
   read -r name flags <<<"$line"
