@@ -17,6 +17,21 @@ public class CharLmCommandTests
 
     internal static readonly string[] TinyModel = ["--layers", "1", "--hidden", "16", "--embed", "8", "--batch", "4", "--k", "10", "--evals-per-epoch", "1"];
 
+    /// <summary>AdamW's decay is its point: without --weight-decay it takes torch.optim.AdamW's 0.01, not the run's 0.</summary>
+    [Fact]
+    public void AdamWDefaultsToPyTorchsWeightDecay()
+    {
+        string dir = TempDir(), corpus = Corpus(dir);
+        foreach (var (optimizer, expected) in new[] { ("adamw", 0.01), ("adam", 0.0) })
+        {
+            string output = Path.Combine(dir, optimizer);
+            var train = Run(["charlm", "train", "--corpus", corpus, "--out", output, .. TinyModel, "--optimizer", optimizer]);
+            Assert.True(train.ExitCode == 0, train.Err);
+            using var run = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "run.json")));
+            Assert.Equal(expected, run.RootElement.GetProperty("training").GetProperty("weightDecay").GetDouble());
+        }
+    }
+
     [Fact]
     public void TrainEvalAndSampleFromTheCommandLine()
     {

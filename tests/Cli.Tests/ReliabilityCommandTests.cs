@@ -89,8 +89,8 @@ public class ReliabilityCommandTests : IClassFixture<ReliabilityCommandTests.Tra
     }
 
     /// <summary>
-    /// What the parser refuses (an unknown flag or command, a word for a number, a flag given twice, a missing
-    /// command) is bad input too: one line naming every problem and where the help is, exit 2, nothing on stdout.
+    /// What the parser refuses (an unknown flag or command, a word for a number, a flag given twice, an unknown
+    /// subcommand) is bad input too: one line naming the problems and where the help is, exit 2, nothing on stdout.
     /// </summary>
     [Fact]
     public void A_command_line_that_does_not_parse_is_one_line_and_exit_2()
@@ -100,8 +100,8 @@ public class ReliabilityCommandTests : IClassFixture<ReliabilityCommandTests.Tra
                      (["charlm", "train", "--bogus", "1"], "'--bogus'"),
                      (["charlm", "train", "--hidden", "abc", "--corpus", "c.txt", "--out", "o"], "'abc'"),
                      (["charlm", "train", "--optimizer", "adam", "--optimizer", "sgd", "--corpus", "c.txt", "--out", "o"], "'--optimizer' expects a single argument"),
-                     (["nosuchcommand"], "'nosuchcommand'"),
-                     (["sweep"], "tbptt sweep --help"),
+                     (["nosuchcommand"], "'nosuchcommand' is not a command"),
+                     (["charlm", "trian"], "'trian' is not a command or option of 'tbptt charlm'"),
                  })
         {
             var r = Run(args);
@@ -109,9 +109,14 @@ public class ReliabilityCommandTests : IClassFixture<ReliabilityCommandTests.Tra
             Assert.Contains("--help", r.Err);
             Assert.Equal("", r.Out);
         }
-        var bare = Run();
-        Assert.Equal(0, bare.ExitCode);
-        Assert.Contains("charlm", bare.Out); // no command at all: the help
+        // A command that only groups others, alone, shows its help (the root too).
+        foreach (var (args, listed) in new (string[], string)[] { ([], "charlm"), (["sweep"], "aggregate"), (["charlm"], "train") })
+        {
+            var help = Run(args);
+            Assert.Equal(0, help.ExitCode);
+            Assert.Contains(listed, help.Out);
+            Assert.Equal("", help.Err);
+        }
     }
 
     [Fact]

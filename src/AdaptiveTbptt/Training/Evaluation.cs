@@ -39,7 +39,9 @@ public static class Evaluation
 /// with its own layers and buffers and single-threaded products (<see cref="Numerics.GemmThreads"/> runs a nested
 /// call serially): no hand-off between threads at every step, and the cells' nonlinearities run in parallel too.</item>
 /// </list>
-/// Neither changes a number: each row's sums are the ones the tape computes. The chunk is as long as
+/// Neither changes a number on the managed kernel, whose products never split a row's sum: each row's sums are the
+/// ones the tape computes (a native BLAS may round a narrower or a table-sized product differently, by float
+/// rounding). The chunk is as long as
 /// <see cref="MaxChunkFloats"/> allows (at most the trainer's <c>EvalChunk</c>); every buffer is kept from
 /// round to round, so evaluation allocates nothing after the first.
 /// </remarks>
@@ -61,7 +63,8 @@ internal sealed class Evaluator
     private readonly long[] _scored;            // per stream: targets that count (not −1)
 
     /// <param name="lanes">Column lanes run in parallel: 0 chooses (one per managed GEMM thread, at least
-    /// <see cref="MinLaneColumns"/> columns each; one on a native BLAS, which threads its own products).</param>
+    /// <see cref="MinLaneColumns"/> columns each; one on a native BLAS, which threads its own products). Another
+    /// count is taken as it is, up to one lane per column (tests and benchmarks: the thread team grows to it).</param>
     /// <param name="tokenTable">Look the first layer's input projections up (the default; false projects every chunk).</param>
     public Evaluator(SequenceModel<float> model, IReadOnlyList<TokenStream> streams, int chunk, int lanes = 0, bool tokenTable = true)
     {
@@ -79,13 +82,13 @@ internal sealed class Evaluator
         if (lanes <= 0)
             lanes = Numerics.Blas.Active is Numerics.ManagedBlas m ? Math.Min(m.MaxThreads, _width / MinLaneColumns) : 1;
         lanes = Math.Clamp(lanes, 1, _width);
+        _table = tokenTable && c.InputSize <= _chunk * _width ? new float[c.InputSize * c.GateCount * hd] : [];
         _lanes = new Lane[lanes];
         for (int i = 0; i < lanes; i++)
         {
             int c0 = (int)((long)_width * i / lanes), c1 = (int)((long)_width * (i + 1) / lanes);
             _lanes[i] = new Lane(this, c0, c1 - c0);
         }
-        _table = tokenTable && c.InputSize <= _chunk * _width ? new float[c.InputSize * c.GateCount * hd] : [];
         _columnLoss = new double[_width];
         _scored = _streams.Select(s => Scored(s.Targets)).ToArray();
         for (int i = 0; i < _streams.Length; i++)
@@ -116,7 +119,8 @@ internal sealed class Evaluator
         Array.Clear(_columnLoss);
         if (_table.Length > 0)
             _lanes[0].Layers[0].ProjectInputs(_model.Parameters.Values(_model.Embedding!), _model.Config.InputSize, _model.Parameters, _table);
-        // The lanes' own products find the team busy and run on the lane's thread (GemmThreads' nesting rule).
+        // With the team, each lane's own products run on the lane's thread (GemmThreads' nesting rule); if another
+        // thread holds the team, the lanes run one after another here and their products may take it when it frees.
         var self = this;
         Numerics.GemmThreads.Run(_lanes.Length, &RunLane, Unsafe.AsPointer(ref self));
         var means = new double[_streams.Length];
@@ -142,7 +146,7 @@ internal sealed class Evaluator
         private readonly Evaluator _e;
         private readonly int _c0, _width;
         public readonly RecurrentLayer<float>[] Layers;
-        private readonly float[] _x0;               // [chunk, B, In0] embedded inputs (unused with the token table)
+        private readonly float[] _x0;               // [chunk, B, In0] embedded inputs (empty with the token table)
         private readonly float[] _gates;            // [chunk, B, G·Hd] one layer's gates at a time
         private readonly float[][] _h;              // per layer [(chunk+1), B, Hd]; slot 0 is the carried state
         private readonly float[][] _cell;           // per layer [B, Hd] an LSTM's carried c (empty otherwise)
@@ -156,7 +160,7 @@ internal sealed class Evaluator
             (_e, _c0, _width) = (e, c0, width);
             Layers = new RecurrentLayer<float>[c.Layers];
             for (int l = 0; l < c.Layers; l++) Layers[l] = RecurrentLayer<float>.Create(c, e._model.Layers[l], l, width);
-            _x0 = new float[chunk * width * c.FirstLayerInputSize];
+            _x0 = e._table.Length > 0 ? [] : new float[chunk * width * c.FirstLayerInputSize];
             _gates = new float[chunk * width * c.GateCount * hd];
             _h = Layers.Select(_ => new float[(chunk + 1) * width * hd]).ToArray();
             _cell = Layers.Select(_ => c.Cell == CellKind.Lstm ? new float[width * hd] : []).ToArray();

@@ -112,6 +112,10 @@ public static class RunDefaults
     /// <c>charlm train</c>, 2e-3 for <c>charlm compare</c>).</summary>
     public static double LearningRate(string optimizer, TrainerOptions d) => optimizer == "sgd" ? 0.3 : d.LearningRate;
 
+    /// <summary>Weight decay when none is given: the run's own (<paramref name="d"/>), except for adamw, whose decay is
+    /// its point: PyTorch's <c>torch.optim.AdamW</c> default, 0.01 (with the run's 0, AdamW would be Adam).</summary>
+    public static double WeightDecay(string optimizer, TrainerOptions d) => optimizer == "adamw" ? 0.01 : d.WeightDecay;
+
     /// <summary>The line above a copy comparison's table: the whole set-up, so a table file says what it shows.</summary>
     public static string DescribeCopy(RunOptions o)
     {

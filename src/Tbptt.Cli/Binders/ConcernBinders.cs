@@ -46,8 +46,8 @@ public sealed class TrainingBinder
 {
     private readonly TrainerOptions _d;
     private readonly Option<string> _optimizer;
-    private readonly Option<double?> _lr;
-    private readonly Option<double> _momentum, _beta1, _beta2, _weightDecay, _clip;
+    private readonly Option<double?> _lr, _weightDecay;
+    private readonly Option<double> _momentum, _beta1, _beta2, _clip;
     private readonly Option<string> _clipOn;
     private readonly Option<int?> _epochs;
     private readonly Option<double?> _minutes, _compute;
@@ -84,7 +84,7 @@ public sealed class TrainingBinder
         _momentum = Opt.WithDefault("--momentum", "SGD momentum, in [0, 1).", d.Momentum);
         _beta1 = Opt.WithDefault("--beta1", "Adam's and AdamW's β1 (PyTorch's betas[0]), in [0, 1).", d.Beta1);
         _beta2 = Opt.WithDefault("--beta2", "Adam's and AdamW's β2 (PyTorch's betas[1]), in [0, 1).", d.Beta2);
-        _weightDecay = Opt.WithDefault("--weight-decay", "Weight decay λ: an L2 penalty on the gradient (sgd, adam), or decoupled (adamw: every weight × (1 − lr·λ) per update).", d.WeightDecay);
+        _weightDecay = Opt.Optional<double?>("--weight-decay", Invariant($"Weight decay λ: an L2 penalty on the gradient (sgd, adam), or decoupled (adamw: every weight × (1 − lr·λ) per update). Default: {d.WeightDecay}, for adamw {RunDefaults.WeightDecay("adamw", d)} (torch.optim.AdamW's)."));
         _clip = Opt.WithDefault("--clip", "Global gradient-norm clip (0: off).", d.Clip);
         _clipOn = Opt.WithDefault("--clip-on", "What --clip bounds: sum (the window's summed loss: clip/K on the per-step mean, as the paper's code) or mean.",
             d.ClipSummedLoss ? "sum" : "mean");
@@ -122,7 +122,7 @@ public sealed class TrainingBinder
             Momentum = Opt.Finite(r.GetValue(_momentum), "--momentum", "momentum"),
             Beta1 = Opt.Finite(r.GetValue(_beta1), "--beta1", "β1"),
             Beta2 = Opt.Finite(r.GetValue(_beta2), "--beta2", "β2"),
-            WeightDecay = Opt.Finite(r.GetValue(_weightDecay), "--weight-decay", "weight decay"),
+            WeightDecay = Opt.Finite(r.GetValue(_weightDecay) ?? RunDefaults.WeightDecay(optimizer, _d), "--weight-decay", "weight decay"),
             Clip = Opt.Finite(r.GetValue(_clip), "--clip", "clip"),
             ClipSummedLoss = r.GetValue(_clipOn)!.ToLowerInvariant() switch
             {

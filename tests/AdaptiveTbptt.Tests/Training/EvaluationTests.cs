@@ -107,6 +107,28 @@ public class EvaluationTests
         Same(moved[1], reused.MeanLosses()[1]);
     }
 
+    /// <summary>
+    /// The same with products large enough to be split across threads (the managed kernel splits from 2²⁰
+    /// multiply-adds: a lane's 11 rows × 640 × 160 is over): one lane splits them, several lanes each compute theirs
+    /// on their own thread — GemmThreads' nesting rule — and the numbers stay the same.
+    /// </summary>
+    [Fact]
+    public void LanesWhoseProductsAreLargeChangeNoNumberEither()
+    {
+        var config = Tokens(CellKind.Lstm, 2) with { HiddenSize = 160, EmbedSize = 64, InputSize = 65, OutputSize = 65 };
+        var model = SequenceModel<float>.Create(config, 8);
+        var valid = TokenStream.NextToken(RandomTokens(26 * 13, 65, 7), 26);
+        var test = TokenStream.NextToken(RandomTokens(7 * 9, 65, 8), 7);
+        var expected = new Evaluator(model, [valid, test], 5, lanes: 1, tokenTable: false).MeanLosses();
+        foreach (int lanes in new[] { 2, 3 })
+            foreach (bool table in new[] { false, true })
+            {
+                var actual = new Evaluator(model, [valid, test], 5, lanes, table).MeanLosses();
+                Same(expected[0], actual[0]);
+                Same(expected[1], actual[1]);
+            }
+    }
+
     /// <summary>A token the vocabulary does not have is refused in a lane as it was before lanes: the lane's error reaches the caller.</summary>
     [Fact]
     public void ATokenOutOfRangeInAnyLaneIsAnError()
