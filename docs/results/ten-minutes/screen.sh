@@ -73,10 +73,18 @@ runs=(
   # batch 36 lost (fewer updates per character), so the other way: batch 24, a third more updates per character at
   # 2.5 % more characters per second than 32 (bench charlm, 3 alternations: 1.064, 1.025, 1.019): 10.9824 × 1.025
   "2x384-lr8e-3-dropout0.1-b24 --layers 2 --hidden 384 --dropout 0.1 --lr 0.008 --k 100 --batch 24 --compute 11.2570"
+  # the command as a user types it, with evaluation in lanes and the token table (4474172 on)
+  "defaults-2x384-lanes"
+  # decoupled weight decay (--optimizer adamw, new in round ten) at the common 0.1, on round seven's arithmetic
+  "2x384-lr8e-3-dropout0.1-adamw0.1 --layers 2 --hidden 384 --dropout 0.1 --lr 0.008 --k 100 --optimizer adamw --weight-decay 0.1 --compute 10.9824"
 )
 for line in "${runs[@]}"; do
   read -r name flags <<<"$line"
-  pinned=("${base[@]}")
+  # A pinned flag the line sets itself is the line's (--optimizer adamw, say): the parser takes a flag once.
+  pinned=()
+  for ((i = 0; i < ${#base[@]}; i += 2)); do
+    [[ " $flags " == *" ${base[i]} "* ]] || pinned+=("${base[i]}" "${base[i + 1]}")
+  done
   [[ $flags == *--cell* ]] || flags+=" --cell lstm"     # pinned unless the line says otherwise
   [[ $flags == *" --batch "* ]] || flags+=" --batch 32"
   if [[ $name == defaults* ]]; then pinned=(); flags=""; fi
