@@ -87,16 +87,7 @@ public class EvaluationTests
         var plain = new Evaluator(model, [valid, test], 8, lanes: 1, tokenTable: false);
         Assert.False(plain.UsesTokenTable);
         var expected = plain.MeanLosses();
-        foreach (int lanes in new[] { 1, 2, 3, 19 })
-            foreach (bool table in new[] { false, true })
-            {
-                var e = new Evaluator(model, [valid, test], 8, lanes, table);
-                Assert.Equal(lanes, e.Lanes);
-                Assert.Equal(table, e.UsesTokenTable);
-                var actual = e.MeanLosses();
-                Same(expected[0], actual[0]);
-                Same(expected[1], actual[1]);
-            }
+        EverySplitGives(expected, model, [valid, test], 8, 1, 2, 3, 19);
         var p = model.Parameters.Data;
         for (int i = 0; i < p.Length; i++) p[i] *= 1.1f;
         var moved = new Evaluator(model, [valid, test], 8, lanes: 1, tokenTable: false).MeanLosses();
@@ -115,17 +106,29 @@ public class EvaluationTests
     [Fact]
     public void LanesWhoseProductsAreLargeChangeNoNumberEither()
     {
-        var config = Tokens(CellKind.Lstm, 2) with { HiddenSize = 160, EmbedSize = 64, InputSize = 65, OutputSize = 65 };
-        var model = SequenceModel<float>.Create(config, 8);
-        var valid = TokenStream.NextToken(RandomTokens(26 * 13, 65, 7), 26);
-        var test = TokenStream.NextToken(RandomTokens(7 * 9, 65, 8), 7);
+        var (model, valid, test) = ModelAndSplits(Tokens(CellKind.Lstm, 2) with { HiddenSize = 160, EmbedSize = 64, InputSize = 65, OutputSize = 65 },
+            8, (26, 13), (7, 9));
         var expected = new Evaluator(model, [valid, test], 5, lanes: 1, tokenTable: false).MeanLosses();
-        foreach (int lanes in new[] { 2, 3 })
+        EverySplitGives(expected, model, [valid, test], 5, 2, 3);
+    }
+
+    /// <summary>A model and two random token streams of (columns, rows) each, for the evaluator.</summary>
+    private static (SequenceModel<float> Model, TokenStream Valid, TokenStream Test) ModelAndSplits(ModelConfig config, int seed,
+        (int Columns, int Rows) valid, (int Columns, int Rows) test) =>
+        (SequenceModel<float>.Create(config, seed),
+         TokenStream.NextToken(RandomTokens(valid.Columns * valid.Rows, config.InputSize, seed + 1), valid.Columns),
+         TokenStream.NextToken(RandomTokens(test.Columns * test.Rows, config.InputSize, seed + 2), test.Columns));
+
+    /// <summary>Each lane count of <paramref name="lanes"/>, with the token table and without, gives <paramref name="expected"/>.</summary>
+    private static void EverySplitGives(double[] expected, SequenceModel<float> model, TokenStream[] streams, int chunk, params int[] lanes)
+    {
+        foreach (int l in lanes)
             foreach (bool table in new[] { false, true })
             {
-                var actual = new Evaluator(model, [valid, test], 5, lanes, table).MeanLosses();
-                Same(expected[0], actual[0]);
-                Same(expected[1], actual[1]);
+                var e = new Evaluator(model, streams, chunk, l, table);
+                Assert.Equal((l, table), (e.Lanes, e.UsesTokenTable));
+                var actual = e.MeanLosses();
+                for (int i = 0; i < expected.Length; i++) Same(expected[i], actual[i]);
             }
     }
 
@@ -145,10 +148,8 @@ public class EvaluationTests
     [Fact]
     public void TheSameParametersGiveTheSameNumbersTwice()
     {
-        var config = Tokens(CellKind.Lstm, 2) with { HiddenSize = 64, EmbedSize = 8, InputSize = 13, OutputSize = 13 };
-        var model = SequenceModel<float>.Create(config, 5);
-        var valid = TokenStream.NextToken(RandomTokens(10 * 120, 13, 3), 10);
-        var test = TokenStream.NextToken(RandomTokens(10 * 110, 13, 4), 10);
+        var (model, valid, test) = ModelAndSplits(Tokens(CellKind.Lstm, 2) with { HiddenSize = 64, EmbedSize = 8, InputSize = 13, OutputSize = 13 },
+            5, (10, 120), (10, 110));
         var first = new Evaluator(model, [valid, test], 200).MeanLosses();
         var reused = new Evaluator(model, [valid, test], 200);
         reused.MeanLosses();
