@@ -79,6 +79,8 @@ runs=(
   "2x384-lr8e-3-dropout0.1-adamw0.1 --layers 2 --hidden 384 --dropout 0.1 --lr 0.008 --k 100 --optimizer adamw --weight-decay 0.1 --compute 10.9824"
   # which became the default (1.946): the command as a user types it, by the clock
   "defaults-2x384-adamw"
+  # the decay's neighbourhood: twice as strong
+  "2x384-lr8e-3-dropout0.1-adamw0.2 --layers 2 --hidden 384 --dropout 0.1 --lr 0.008 --k 100 --optimizer adamw --weight-decay 0.2 --compute 10.9824"
 )
 for line in "${runs[@]}"; do
   read -r name flags <<<"$line"
