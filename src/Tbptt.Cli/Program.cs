@@ -14,22 +14,17 @@ public static class Program
         var parsed = root.Parse(args);
         // A command line that does not parse is bad input like any other: one line and exit 2, not the parser's
         // default of every error, the whole help text and exit 1. --help is where the help is.
+        if (parsed.Errors.Count == 0) return parsed.Invoke();
         var group = parsed.CommandResult.Command;
-        if (parsed.Errors.Count > 0 && group.Subcommands.Count > 0 && group.Action is null)
-        {
-            // A command that only groups others (charlm, sweep): alone it shows its help; with a word it does not
-            // know, that word is the error (not "Required command was not provided" beside it).
-            if (parsed.UnmatchedTokens.Count == 0) return root.Parse([.. args, "--help"]).Invoke();
-            Console.Error.WriteLine($"tbptt: error: '{parsed.UnmatchedTokens[0]}' is not a command or option of '{CommandPath(parsed.CommandResult)}' (see '{CommandPath(parsed.CommandResult)} --help')");
-            return CliErrors.UserError;
-        }
-        if (parsed.Errors.Count > 0)
-        {
-            string errors = string.Join(" ", parsed.Errors.Select(e => CliErrors.OneLine(e.Message)).Distinct());
-            Console.Error.WriteLine($"tbptt: error: {errors} (see '{CommandPath(parsed.CommandResult)} --help')");
-            return CliErrors.UserError;
-        }
-        return parsed.Invoke();
+        string path = CommandPath(parsed.CommandResult);
+        // A command that only groups others (charlm, sweep): alone it shows its help; with a word it does not
+        // know, that word is the error (not "Required command was not provided" beside it).
+        bool grouping = group.Subcommands.Count > 0 && group.Action is null;
+        if (grouping && parsed.UnmatchedTokens.Count == 0) return root.Parse([.. args, "--help"]).Invoke();
+        string errors = grouping ? $"'{parsed.UnmatchedTokens[0]}' is not a command or option of '{path}'"
+            : string.Join(" ", parsed.Errors.Select(e => CliErrors.OneLine(e.Message)).Distinct());
+        Console.Error.WriteLine($"tbptt: error: {errors} (see '{path} --help')");
+        return CliErrors.UserError;
     }
 
     /// <summary>"tbptt charlm train" for the command a parse got to.</summary>

@@ -53,7 +53,8 @@ public sealed class Adam<T> : IOptimizer<T> where T : unmanaged, IFloatingPointI
         if (grad.Length != parameters.Length) throw new ArgumentException($"gradient has {grad.Length} values, parameters {parameters.Length}.");
         Steps++;
         double c1 = 1 - Math.Pow(Beta1, Steps), c2 = 1 - Math.Pow(Beta2, Steps);
-        // AdamW folds its decay into one factor per step, as PyTorch's param.mul_(1 − lr·λ); Adam adds λθ to g.
+        // AdamW folds its decay into one factor per step, as PyTorch's param.mul_(1 − lr·λ); Adam adds λθ to g and
+        // keeps the factor at 1, which multiplies exactly: one loop for both.
         T b1 = T.CreateTruncating(Beta1), b2 = T.CreateTruncating(Beta2), wd = T.CreateTruncating(Decoupled ? 0 : WeightDecay);
         T keep = T.CreateTruncating(Decoupled ? 1 - LearningRate * WeightDecay : 1);
         T stepSize = T.CreateTruncating(LearningRate / c1), sqrtC2 = T.CreateTruncating(Math.Sqrt(c2)), eps = T.CreateTruncating(Eps);
@@ -67,7 +68,7 @@ public sealed class Adam<T> : IOptimizer<T> where T : unmanaged, IFloatingPointI
             for (; i <= parameters.Length - Vector<T>.Count; i += Vector<T>.Count)
             {
                 var p = new Vector<T>(parameters[i..]);
-                if (Decoupled) p *= vKeep;
+                p *= vKeep;
                 var g = new Vector<T>(grad[i..]) + vwd * p;
                 var m = vb1 * new Vector<T>(_m, i) + ob1 * g;
                 var v = vb2 * new Vector<T>(_v, i) + ob2 * g * g;
@@ -78,7 +79,7 @@ public sealed class Adam<T> : IOptimizer<T> where T : unmanaged, IFloatingPointI
         }
         for (; i < parameters.Length; i++)
         {
-            if (Decoupled) parameters[i] *= keep;
+            parameters[i] *= keep;
             T g = grad[i] + wd * parameters[i];
             _m[i] = b1 * _m[i] + (T.One - b1) * g;
             _v[i] = b2 * _v[i] + (T.One - b2) * g * g;

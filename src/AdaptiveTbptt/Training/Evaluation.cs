@@ -192,21 +192,20 @@ internal sealed class Evaluator
             int in0 = c.FirstLayerInputSize, vocab = c.InputSize, hd = c.HiddenSize, rows = n * _width;
             var first = Layers[0];
             var h0 = _h[0].AsSpan(0, (n + 1) * _width * hd);
-            var pre = first.Projections(n, _gates, h0);
-            // Each row's input side: its token's row of the table, or its embedding projected with the chunk's.
+            // Each row's input side is its token's row of the table; without the table, its embedding, projected by Infer.
             var table = _e._table;
-            int g = first.GateWidth;
-            var emb = p.Values(_e._model.Embedding!);
-            var x0 = _x0.AsSpan(0, table.Length > 0 ? 0 : rows * in0);
+            bool lookUp = table.Length > 0;
+            int rowWidth = lookUp ? first.GateWidth : in0;
+            var rowsFrom = lookUp ? table : p.Values(_e._model.Embedding!);
+            var rowsTo = lookUp ? first.Projections(n, _gates, h0) : _x0.AsSpan(0, rows * in0);
             for (int r = 0; r < rows; r++)
             {
                 int id = _inputs[r];
                 if ((uint)id >= (uint)vocab) throw new ArgumentOutOfRangeException("tokens", id, $"token id must be in [0, {vocab}).");
-                if (table.Length > 0) table.AsSpan(id * g, g).CopyTo(pre.Slice(r * g, g));
-                else emb.Slice(id * in0, in0).CopyTo(x0.Slice(r * in0, in0));
+                rowsFrom.Slice(id * rowWidth, rowWidth).CopyTo(rowsTo.Slice(r * rowWidth, rowWidth));
             }
-            if (table.Length == 0) first.ProjectInputs(x0, rows, p, pre);
-            first.InferProjected(n, p, _gates, h0, _cell[0]);
+            if (lookUp) first.InferProjected(n, p, _gates, h0, _cell[0]);
+            else first.Infer(rowsTo, n, p, _gates, h0, _cell[0]);
             for (int l = 1; l < Layers.Length; l++)
                 Layers[l].Infer(_h[l - 1].AsSpan(_width * hd, rows * hd), n, p, _gates, _h[l].AsSpan(0, (n + 1) * _width * hd), _cell[l]);
         }

@@ -13,8 +13,9 @@ namespace Tbptt.Training;
 /// Streams batches through a model with any truncation policy: one TBPTT(k1, k2) update per window, clipping,
 /// the optimizer step at the policy's step scale; evaluation rounds on the validation stream with the state
 /// carried; the parameters of the best validation point kept, and the test stream evaluated once on them at the
-/// end of the run (not at a stop: the resumed run does it), as PyTorch's word-language-model example and AWD-LSTM do: no round pays for a test loss
-/// nobody reads, and the test split is not looked at while the run is chosen by validation. Compute is counted in tokens:
+/// end of the run (not at a stop: the resumed run does it), as PyTorch's word-language-model example and AWD-LSTM
+/// do: no round pays for a test loss nobody reads, and the test split is not looked at while the run is chosen by
+/// validation. Compute is counted in tokens:
 /// (forward steps + backward steps) × batch, probes included, so runs with different K compare at equal cost.
 /// Every update's loss and gradient norm, the parameters after every step and every evaluation loss are checked
 /// for NaN/∞ (<see cref="NonFiniteGuard"/>, policy <see cref="TrainerOptions.OnNonFinite"/>); a diverged run
@@ -110,7 +111,8 @@ public sealed partial class Trainer
     /// <summary>Raised after every evaluation round.</summary>
     public event Action<EvaluationRecord>? Evaluated;
     /// <summary>
-    /// Called after every evaluation round, when a run stops early, and once more after a complete run's test: the place to write a checkpoint (<see cref="ExportState"/>), so a stopped run loses nothing.
+    /// Called after every evaluation round, when a run stops early, and once more after a complete run's test: the
+    /// place to write a checkpoint (<see cref="ExportState"/>), so a stopped run loses nothing.
     /// </summary>
     public Action<Trainer>? Checkpoint { get; set; }
 

@@ -42,8 +42,8 @@ public static class RunDefaults
     };
 
     /// <summary>The character model: LSTM 2×384, embedding 64, dropout 0.1, AdamW (decoupled weight decay 0.1) peaking
-    /// at 8e-3 after 100 updates of warm-up and falling along a cosine to 1e-4 at the end of the budget, clip 5, batch 32, TBPTT(100, 100), two
-    /// validation rounds per epoch over 32 columns, each warmed by the 100 characters before it (within 0.001 bits of
+    /// at 8e-3 after 100 updates of warm-up and falling along a cosine to 1e-4 at the end of the budget, clip 5, batch
+    /// 32, TBPTT(100, 100), two validation rounds per epoch over 32 columns, each warmed by the 100 characters before it (within 0.001 bits of
     /// the loss at any width; a wider batch is no cheaper per character), the test split the same way once at the
     /// end; adaptive K0
     /// 50 within [10, 300], W 400, probes at most 10 % of compute. Chosen by a screening of 10-minute runs on 2 cores
@@ -74,7 +74,8 @@ public static class RunDefaults
         Model = CharLm.Model with { Layers = 2, Hidden = 512, Dropout = 0.2 },
         Training = CharLm.Training with
         {
-            Optimizer = "adam", WeightDecay = 0, LearningRate = 2e-3, ComputeBudget = 20_000_000, Epochs = UnlimitedEpochs, EvaluationsPerEpoch = 4, Schedule = new ScheduleOptions(),
+            Optimizer = "adam", WeightDecay = 0, LearningRate = 2e-3, ComputeBudget = 20_000_000, Epochs = UnlimitedEpochs,
+            EvaluationsPerEpoch = 4, Schedule = new ScheduleOptions(),
         },
         Truncation = CharLm.Truncation with { K = 50 },
     };

@@ -84,7 +84,7 @@ public sealed class TrainingBinder
         _momentum = Opt.WithDefault("--momentum", "SGD momentum, in [0, 1).", d.Momentum);
         _beta1 = Opt.WithDefault("--beta1", "Adam's and AdamW's β1 (PyTorch's betas[0]), in [0, 1).", d.Beta1);
         _beta2 = Opt.WithDefault("--beta2", "Adam's and AdamW's β2 (PyTorch's betas[1]), in [0, 1).", d.Beta2);
-        _weightDecay = Opt.Optional<double?>("--weight-decay", Invariant($"Weight decay λ: an L2 penalty on the gradient (sgd, adam), or decoupled (adamw: every weight × (1 − lr·λ) per update). Default: {d.WeightDecay}, for adamw {RunDefaults.WeightDecay("adamw", d)} (torch.optim.AdamW's)."));
+        _weightDecay = Opt.Optional<double?>("--weight-decay", Invariant($"Weight decay λ: an L2 penalty on the gradient (sgd, adam), or decoupled (adamw: every weight × (1 − lr·λ) per update). Default: {RunDefaults.WeightDecay("sgd", d)} for sgd, {RunDefaults.WeightDecay("adam", d)} for adam, {RunDefaults.WeightDecay("adamw", d)} for adamw."));
         _clip = Opt.WithDefault("--clip", "Global gradient-norm clip (0: off).", d.Clip);
         _clipOn = Opt.WithDefault("--clip-on", "What --clip bounds: sum (the window's summed loss: clip/K on the per-step mean, as the paper's code) or mean.",
             d.ClipSummedLoss ? "sum" : "mean");
