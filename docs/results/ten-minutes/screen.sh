@@ -81,6 +81,8 @@ runs=(
   "defaults-2x384-adamw"
   # the decay's neighbourhood: twice as strong
   "2x384-lr8e-3-dropout0.1-adamw0.2 --layers 2 --hidden 384 --dropout 0.1 --lr 0.008 --k 100 --optimizer adamw --weight-decay 0.2 --compute 10.9824"
+  # round eleven: the defaults' recipe on a second seed (how far a different random path moves the number)
+  "2x384-lr8e-3-dropout0.1-adamw0.1-seed2 --layers 2 --hidden 384 --dropout 0.1 --lr 0.008 --k 100 --optimizer adamw --weight-decay 0.1 --seed 2 --compute 10.9824"
 )
 for line in "${runs[@]}"; do
   read -r name flags <<<"$line"
