@@ -13,6 +13,9 @@ public enum BlasRequest
     Mkl,
     /// <summary>The plain triple loop the others are tested against (<c>reference</c>): slow.</summary>
     Reference,
+    /// <summary>bfloat16 products on AMX tiles (<c>amx-bf16</c>): fast, about three significant digits; never chosen
+    /// automatically (a run asks for it with its matmul precision).</summary>
+    AmxBf16,
 }
 
 /// <summary>
@@ -23,7 +26,7 @@ public enum BlasRequest
 /// </summary>
 public static partial class Blas
 {
-    /// <summary>The environment variable that forces a backend: <c>managed|openblas|mkl|reference</c> (or <c>auto</c>).</summary>
+    /// <summary>The environment variable that forces a backend: <c>managed|openblas|mkl|reference|amx-bf16</c> (or <c>auto</c>).</summary>
     public const string EnvironmentVariable = "TBPTT_BLAS";
 
     static readonly object SelectionGate = new();
@@ -32,8 +35,13 @@ public static partial class Blas
 
     sealed record Selection(IBlasBackend Backend, string Description);
 
-    /// <summary>The backend being measured on this thread while the automatic choice times the candidates.</summary>
+    /// <summary>This thread's own backend, ahead of the process's: the one being measured while the automatic choice
+    /// times the candidates, or a run's matmul precision (<see cref="UsePrecision"/>). GEMM helpers take their
+    /// caller's (<see cref="GemmThreads"/>).</summary>
     [ThreadStatic] static IBlasBackend? measuring;
+
+    /// <summary>This thread's own backend, or null when it follows the process's.</summary>
+    internal static IBlasBackend? ThreadBackend { get => measuring; set => measuring = value; }
 
     /// <summary>The backend in use. Setting it (tests, benchmarks) overrides the automatic choice.</summary>
     public static IBlasBackend Active
@@ -85,8 +93,9 @@ public static partial class Blas
         "openblas" => BlasRequest.OpenBlas,
         "mkl" => BlasRequest.Mkl,
         "reference" => BlasRequest.Reference,
+        "amx-bf16" => BlasRequest.AmxBf16,
         _ => throw new ArgumentException(
-            $"{EnvironmentVariable}='{value}' is not a BLAS backend: expected managed, openblas, mkl, reference or auto.", nameof(value)),
+            $"{EnvironmentVariable}='{value}' is not a BLAS backend: expected managed, openblas, mkl, reference, amx-bf16 or auto.", nameof(value)),
     };
 
     /// <summary>Forgets the current choice so the next use selects again from <c>TBPTT_BLAS</c>.</summary>
@@ -117,6 +126,11 @@ public static partial class Blas
                 return new(ManagedBlas.Instance, $"{Label(ManagedBlas.Instance)} ({source})");
             case BlasRequest.Reference:
                 return new(ReferenceBlas.Instance, $"reference ({source})");
+            case BlasRequest.AmxBf16:
+            {
+                var amx = AmxBlas.Instance ?? throw new InvalidOperationException($"{source}: {AmxBlas.Unavailable}.");
+                return new(amx, $"{Label(amx)} ({source})");
+            }
             case BlasRequest.Mkl:
             case BlasRequest.OpenBlas:
             {
@@ -190,6 +204,7 @@ public static partial class Blas
     {
         ManagedBlas m => $"managed [{m.Describe()}]",
         NativeBlas n => $"{n.Name} [{n.Describe()}]",
+        AmxBlas a => $"{a.Name} [{a.Describe()}]",
         _ => backend.Name,
     };
 }

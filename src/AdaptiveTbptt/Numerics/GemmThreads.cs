@@ -58,6 +58,7 @@ internal static unsafe class GemmThreads
         void* context;
         int index;
         bool flush; // the caller's subnormal mode, which the helper's part must compute in too
+        IBlasBackend? backend; // and the caller's own backend (a run's matmul precision), for products the part makes
         Exception? error;
 
         public Worker(int id)
@@ -76,6 +77,7 @@ internal static unsafe class GemmThreads
             context = ctx;
             index = part;
             flush = Denormals.IsFlushing;
+            backend = Blas.ThreadBackend;
             error = null;
             go.Set();
         }
@@ -94,6 +96,7 @@ internal static unsafe class GemmThreads
                 go.Wait();
                 go.Reset();
                 Denormals.Match(flush);
+                Blas.ThreadBackend = backend;
                 try { body(context, index); }
                 catch (Exception e) { error = e; }
                 done.Set();

@@ -29,8 +29,10 @@ internal sealed unsafe class PackedOperand<T> where T : unmanaged, IFloatingPoin
     /// <summary>Plain copy: op(B) stored as B was (transposed or not), leading dimension <see cref="Ld"/>.</summary>
     internal bool TransB { get; private set; }
     internal int Ld { get; private set; }
-    /// <summary>Whether it holds the managed kernel's layout (else a plain copy).</summary>
+    /// <summary>Whether it holds the managed kernel's layout (else a plain copy, or bfloat16 tiles).</summary>
     internal bool Packed { get; private set; }
+    /// <summary>Whether it holds <see cref="AmxBlas"/>'s bfloat16 tiles (in the float buffer, two to an element).</summary>
+    internal bool Bfloat16Tiles { get; private set; }
 
     /// <summary>The first <paramref name="length"/> elements of the buffer, 64-byte aligned and pinned.</summary>
     internal T* Reserve(int length)
@@ -46,7 +48,11 @@ internal sealed unsafe class PackedOperand<T> where T : unmanaged, IFloatingPoin
 
     /// <summary>Records the managed layout just written through <see cref="Reserve"/>.</summary>
     internal void SetPacked(IBlasBackend owner, int k, int n, int kc, int nr, int npad) =>
-        (Owner, K, N, Kc, Nr, Npad, Packed, TransB, Ld) = (owner, k, n, kc, nr, npad, true, false, 0);
+        (Owner, K, N, Kc, Nr, Npad, Packed, Bfloat16Tiles, TransB, Ld) = (owner, k, n, kc, nr, npad, true, false, false, 0);
+
+    /// <summary>Records <see cref="AmxBlas"/>'s tiles just written through <see cref="Reserve"/>.</summary>
+    internal void SetBfloat16Tiles(AmxBlas owner, int k, int n) =>
+        (Owner, K, N, Kc, Nr, Npad, Packed, Bfloat16Tiles, TransB, Ld) = (owner, k, n, 0, 0, 0, false, true, false, 0);
 
     /// <summary>A plain copy of B for a backend that packs nothing.</summary>
     internal void CopyFrom(IBlasBackend owner, bool transB, int k, int n, ReadOnlySpan<T> b, int ldb)
@@ -54,7 +60,7 @@ internal sealed unsafe class PackedOperand<T> where T : unmanaged, IFloatingPoin
         int rows = transB ? n : k, cols = transB ? k : n;
         T* dst = Reserve(rows * cols);
         for (int r = 0; r < rows; r++) b.Slice(r * ldb, cols).CopyTo(new Span<T>(dst + (nint)r * cols, cols));
-        (Owner, K, N, Kc, Nr, Npad, Packed, TransB, Ld) = (owner, k, n, 0, 0, 0, false, transB, cols);
+        (Owner, K, N, Kc, Nr, Npad, Packed, Bfloat16Tiles, TransB, Ld) = (owner, k, n, 0, 0, 0, false, false, transB, cols);
     }
 
     /// <summary>The plain copy, for the backend's own GEMM.</summary>
@@ -73,6 +79,8 @@ public static partial class Blas
         Validate(false, transB, 0, n, k, 0, Math.Max(k, 1), b.Length, ldb, 0, Math.Max(n, 1));
         var backend = Active;
         if (backend is ManagedBlas managed) managed.Pack(transB, k, n, b, ldb, into);
+        else if (backend is AmxBlas amx && typeof(T) == typeof(float))
+            amx.Pack(transB, k, n, MemoryMarshal.Cast<T, float>(b), ldb, Unsafe.As<PackedOperand<float>>(into));
         else into.CopyFrom(backend, transB, k, n, b, ldb);
     }
 
@@ -85,6 +93,9 @@ public static partial class Blas
     {
         var owner = b.Owner ?? throw new InvalidOperationException("the operand was never packed.");
         if (b.Packed) ((ManagedBlas)owner).GemmPacked(transA, m, alpha, a, lda, b, beta, c, ldc);
+        else if (b.Bfloat16Tiles)
+            ((AmxBlas)owner).GemmPacked(transA, m, float.CreateTruncating(alpha), MemoryMarshal.Cast<T, float>(a), lda,
+                Unsafe.As<PackedOperand<float>>(b), float.CreateTruncating(beta), MemoryMarshal.Cast<T, float>(c), ldc);
         else GemmOn(owner, transA, b.TransB, m, b.N, b.K, alpha, a, lda, b.Copy, b.Ld, beta, c, ldc);
     }
 }

@@ -42,6 +42,13 @@ public sealed record TrainerOptions
     /// re-estimate runs, as in Algorithm 1.
     /// </summary>
     public double? MaxProbeShare { get; init; }
+    /// <summary>
+    /// How the run's float32 matrix products are computed (<see cref="Numerics.MatmulPrecision"/>): <c>highest</c>
+    /// (float32) or <c>medium</c> (bfloat16 operands, float32 sums, on AMX tiles where the CPU has them). Applied
+    /// by whoever runs the trainer (<see cref="Numerics.Blas.UsePrecision"/>); a trainer built by hand computes on
+    /// the active backend.
+    /// </summary>
+    public string MatmulPrecision { get; init; } = Numerics.MatmulPrecision.Highest;
     /// <summary>Seeds every random choice of the run (window lengths, probe positions).</summary>
     public long Seed { get; init; } = 1;
     /// <summary>
@@ -67,6 +74,8 @@ public sealed record TrainerOptions
     public void Validate()
     {
         if (Optimizer is not ("sgd" or "adam" or "adamw")) throw new ArgumentException($"optimizer '{Optimizer}' is not sgd, adam or adamw.", nameof(Optimizer));
+        if (!Numerics.MatmulPrecision.IsKnown(MatmulPrecision))
+            throw new ArgumentException($"matmul precision '{MatmulPrecision}' is not {Numerics.MatmulPrecision.Names}.", nameof(MatmulPrecision));
         if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "the learning rate must be finite and > 0.");
         (Schedule ?? throw new ArgumentNullException(nameof(Schedule))).Validate();
         if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, "momentum must be in [0, 1).");

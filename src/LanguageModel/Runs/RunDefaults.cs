@@ -57,7 +57,7 @@ public static class RunDefaults
         Training = new TrainerOptions
         {
             Optimizer = "adamw", LearningRate = 8e-3, WeightDecay = 0.1, Clip = 5.0, Epochs = 1, EvaluationsPerEpoch = 2,
-            MaxProbeShare = 0.1,
+            MaxProbeShare = 0.1, MatmulPrecision = Numerics.MatmulPrecision.Medium,
             Schedule = new ScheduleOptions { Kind = ScheduleKind.Cosine, Warmup = 100, MinLearningRate = 1e-4 },
         },
         Truncation = new TruncationOptions { K = 100 },
@@ -75,6 +75,7 @@ public static class RunDefaults
         Training = CharLm.Training with
         {
             Optimizer = "adam", WeightDecay = 0, LearningRate = 2e-3, ComputeBudget = 20_000_000, Epochs = UnlimitedEpochs,
+            MatmulPrecision = Numerics.MatmulPrecision.Highest,
             EvaluationsPerEpoch = 4, Schedule = new ScheduleOptions(),
         },
         Truncation = CharLm.Truncation with { K = 50 },

@@ -57,6 +57,9 @@ public static class RunExecutor
         Directory.CreateDirectory(dir);
         AtomicFile.WriteAllText(Path.Combine(dir, OptionsFile), o.ToJson() + "\n");
 
+        // This thread's products (and its GEMM helpers') at the run's precision, until the run returns.
+        using var precision = Numerics.Blas.UsePrecision(o.Training.MatmulPrecision);
+        log.WriteLine(precision.Description);
         var data = RunData.Build(located, checkpoint is null ? null : checkpoint.Metadata.GetValueOrDefault(VocabKey));
         log.WriteLine(data.Description);
         var config = o.Model.ToConfig(data.Vocabulary);

@@ -48,7 +48,7 @@ public sealed class TrainingBinder
     private readonly Option<string> _optimizer;
     private readonly Option<double?> _lr, _weightDecay;
     private readonly Option<double> _momentum, _beta1, _beta2, _clip;
-    private readonly Option<string> _clipOn;
+    private readonly Option<string> _clipOn, _precision;
     private readonly Option<int?> _epochs;
     private readonly Option<double?> _minutes, _compute;
     private readonly Option<int> _evals;
@@ -86,6 +86,8 @@ public sealed class TrainingBinder
         _beta2 = Opt.WithDefault("--beta2", "Adam's and AdamW's β2 (PyTorch's betas[1]), in [0, 1).", d.Beta2);
         _weightDecay = Opt.Optional<double?>("--weight-decay", Invariant($"Weight decay λ: an L2 penalty on the gradient (sgd, adam), or decoupled (adamw: every weight × (1 − lr·λ) per update). Default: {RunDefaults.WeightDecay("sgd", d)} for sgd, {RunDefaults.WeightDecay("adam", d)} for adam, {RunDefaults.WeightDecay("adamw", d)} for adamw."));
         _clip = Opt.WithDefault("--clip", "Global gradient-norm clip (0: off).", d.Clip);
+        _precision = Opt.WithDefault("--matmul-precision", "Float32 matrix products, as PyTorch's set_float32_matmul_precision: highest (float32) or medium (operands rounded to bfloat16, float32 sums, on AMX tiles where the CPU has them; float32 elsewhere).",
+            d.MatmulPrecision);
         _clipOn = Opt.WithDefault("--clip-on", "What --clip bounds: sum (the window's summed loss: clip/K on the per-step mean, as the paper's code) or mean.",
             d.ClipSummedLoss ? "sum" : "mean");
         _epochs = d.Epochs == RunDefaults.UnlimitedEpochs
@@ -106,8 +108,8 @@ public sealed class TrainingBinder
 
     public void AddTo(Command c)
     {
-        var options = _updateOnly ? new Option[] { _optimizer, _lr, _momentum, _beta1, _beta2, _weightDecay, _clip, _clipOn }
-            : [_optimizer, _lr, _schedule, _warmup, _lrFactor, _lrPatience, _lrStep, _lrMin, _momentum, _beta1, _beta2, _weightDecay, _clip, _clipOn, _epochs, _minutes, _compute, _evals, _onNonFinite];
+        var options = _updateOnly ? new Option[] { _optimizer, _lr, _momentum, _beta1, _beta2, _weightDecay, _clip, _clipOn, _precision }
+            : [_optimizer, _lr, _schedule, _warmup, _lrFactor, _lrPatience, _lrStep, _lrMin, _momentum, _beta1, _beta2, _weightDecay, _clip, _clipOn, _precision, _epochs, _minutes, _compute, _evals, _onNonFinite];
         foreach (var o in options) c.Options.Add(o);
         if (_seed is not null) c.Options.Add(_seed);
     }
@@ -129,6 +131,8 @@ public sealed class TrainingBinder
                 "sum" => true, "mean" => false,
                 var x => throw new UserInputException($"--clip-on: '{x}' is not one of sum, mean."),
             },
+            MatmulPrecision = r.GetValue(_precision)!.ToLowerInvariant() is var p && Numerics.MatmulPrecision.IsKnown(p) ? p
+                : throw new UserInputException($"--matmul-precision: '{r.GetValue(_precision)}' is not one of highest, medium."),
             Seed = _seed is null ? _d.Seed : r.GetValue(_seed),
         };
         if (_updateOnly)

@@ -194,6 +194,7 @@ public static class BenchCommand
     {
         s.Validate();
         ApplyThreads(s.EffectiveThreads);
+        using var precision = Blas.UsePrecision(s.Training.MatmulPrecision);
         var trainer = CreateTrainer(s, out int vocabSize);
 
         // Warm-up: JIT tiering, BLAS thread start-up, first touch of every buffer.
@@ -225,7 +226,8 @@ public static class BenchCommand
             ["charsPerSecond"] = tokens / elapsed,
             ["gflops"] = 6.0 * fma * tokens / elapsed / 1e9,
             ["blas"] = Blas.Active.Name,
-            ["blasDescription"] = Blas.Describe(),
+            ["blasDescription"] = Blas.ThreadBackend is AmxBlas amx ? $"{amx.Name} [{amx.Describe()}] (--matmul-precision medium)" : Blas.Describe(),
+            ["matmulPrecision"] = s.Training.MatmulPrecision,
             ["peakMemoryBytes"] = self.PeakWorkingSet64,
             ["peakMemoryKind"] = "peak resident set size of the process (Linux VmHWM, like ru_maxrss): managed heap, native buffers and the .NET runtime",
             ["managedHeapBytes"] = GC.GetGCMemoryInfo().HeapSizeBytes,

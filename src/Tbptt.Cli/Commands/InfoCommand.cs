@@ -34,6 +34,6 @@ public static class InfoCommand
                 yield return $"          {t.Backend,-9} {t.Milliseconds,8:F2} ms{(t.Backend == choice.Winner ? "  (chosen)" : "")}";
             yield return $"          cached in {Blas.CacheFile ?? "nothing (no home folder)"}; a new build of tbptt, another native library or CPU measures again";
         }
-        yield return "          (TBPTT_BLAS=managed|openblas|mkl forces a backend; unset, the fastest is chosen by that measurement)";
+        yield return "          (TBPTT_BLAS=managed|openblas|mkl|amx-bf16 forces a backend; unset, the fastest is chosen by that measurement)";
     }
 }
