@@ -27,10 +27,13 @@ public sealed class PrecisionScope : IDisposable
     readonly IBlasBackend? previous;
     bool disposed;
 
-    internal PrecisionScope(IBlasBackend? backend, string description)
+    internal PrecisionScope(string precision, string description)
     {
         previous = Blas.ThreadBackend;
-        if (backend is not null) Blas.ThreadBackend = backend;
+        if (precision == MatmulPrecision.Medium && AmxBlas.Instance is { } amx) Blas.ThreadBackend = amx;
+        // Highest inside medium (evaluation inside a run, say) goes back to the process's backend; a backend the
+        // thread has for another reason (one being measured) stays.
+        else if (precision == MatmulPrecision.Highest && previous is AmxBlas) Blas.ThreadBackend = null;
         Description = description;
     }
 
@@ -50,16 +53,15 @@ public static partial class Blas
 {
     /// <summary>
     /// Runs this thread's products at <paramref name="precision"/> (<see cref="MatmulPrecision"/>) until the scope is
-    /// disposed: <c>medium</c> moves them to <see cref="AmxBlas"/> when this machine can run it; otherwise, and for
-    /// <c>highest</c>, they stay on <see cref="Active"/>.
+    /// disposed: <c>medium</c> moves them to <see cref="AmxBlas"/> when this machine can run it; <c>highest</c> puts
+    /// them back on the process's backend (evaluation, which reports float32 losses whatever a run trains with).
     /// </summary>
     public static PrecisionScope UsePrecision(string precision)
     {
         if (!MatmulPrecision.IsKnown(precision))
             throw new ArgumentException($"matmul precision '{precision}' is not {MatmulPrecision.Names}.", nameof(precision));
-        if (precision == MatmulPrecision.Highest) return new PrecisionScope(null, "matmul precision highest: float32 products");
-        return AmxBlas.Instance is { } amx
-            ? new PrecisionScope(amx, "matmul precision medium: bfloat16 products with float32 sums, on AMX tiles")
-            : new PrecisionScope(null, $"matmul precision medium: float32 products ({AmxBlas.Unavailable})");
+        return new PrecisionScope(precision, precision == MatmulPrecision.Highest ? "matmul precision highest: float32 products"
+            : AmxBlas.Instance is not null ? "matmul precision medium: bfloat16 products with float32 sums, on AMX tiles (evaluation in float32)"
+            : $"matmul precision medium: float32 products ({AmxBlas.Unavailable})");
     }
 }

@@ -35,5 +35,8 @@ public static class InfoCommand
             yield return $"          cached in {Blas.CacheFile ?? "nothing (no home folder)"}; a new build of tbptt, another native library or CPU measures again";
         }
         yield return "          (TBPTT_BLAS=managed|openblas|mkl|amx-bf16 forces a backend; unset, the fastest is chosen by that measurement)";
+        yield return AmxBlas.Instance is { } amx
+            ? $"bfloat16: {amx.Name} [{amx.Describe()}] for --matmul-precision medium"
+            : $"bfloat16: none ({AmxBlas.Unavailable}); --matmul-precision medium computes in float32";
     }
 }

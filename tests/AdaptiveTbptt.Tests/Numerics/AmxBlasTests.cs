@@ -250,6 +250,9 @@ public unsafe class AmxBlasTests
                 parallel = threads[0] != threads[1];
             }
             Assert.True(parallel, "the GEMM team was never free");
+            // Highest inside medium (evaluation inside a run) is the process's backend, until it ends.
+            using (Blas.UsePrecision(MatmulPrecision.Highest)) Assert.Same(before, Blas.Active);
+            Assert.Same(expected, Blas.Active);
         }
         Assert.Same(before, Blas.Active);
         Assert.Throws<ArgumentException>(() => Blas.UsePrecision("low"));
