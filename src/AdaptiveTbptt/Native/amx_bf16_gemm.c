@@ -81,6 +81,34 @@ static inline __m512i interleave(__m256i x, __m256i y)
     return _mm512_permutexvar_epi16(order, _mm512_inserti64x4(_mm512_castsi256_si512(x), y, 1));
 }
 
+// A 16 × 16 matrix of 32-bit elements, one row per register, transposed in registers (four rounds of shuffles).
+static inline void transpose16x16(__m512i m[16])
+{
+    __m512i t[16], u[16];
+    for (int i = 0; i < 8; i++)
+    {
+        t[2 * i] = _mm512_unpacklo_epi32(m[2 * i], m[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_epi32(m[2 * i], m[2 * i + 1]);
+    }
+    // u[4i + j], 128-bit lane L: column 4L + j of rows 4i … 4i + 3.
+    for (int i = 0; i < 4; i++)
+    {
+        u[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+        u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+    }
+    for (int j = 0; j < 4; j++)
+    {
+        __m512i s = _mm512_shuffle_i32x4(u[j], u[4 + j], 0x44), s2 = _mm512_shuffle_i32x4(u[j], u[4 + j], 0xee);
+        __m512i w = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0x44), w2 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0xee);
+        m[j] = _mm512_shuffle_i32x4(s, w, 0x88);
+        m[4 + j] = _mm512_shuffle_i32x4(s, w, 0xdd);
+        m[8 + j] = _mm512_shuffle_i32x4(s2, w2, 0x88);
+        m[12 + j] = _mm512_shuffle_i32x4(s2, w2, 0xdd);
+    }
+}
+
 // Packs column blocks [nb0, nb1) (of 16 columns) of op(B) (k × n), where B is stored k × n (transB = 0) or n × k
 // (transB = 1) with leading dimension ldb. Column block nb is a run of ceil(k/32) tiles; tile (nb, kb) row p holds,
 // for each of its 16 columns j, the pair (op(B)[32kb + 2p][16nb + j], op(B)[32kb + 2p + 1][16nb + j]) — the pair
@@ -105,20 +133,22 @@ void tbptt_amx_pack_b(int transB, int k, int n, const float* b, int ldb, uint16_
             }
             continue;
         }
-        // Column j is a row of B: its 32 depths of a tile are 16 pairs, one to each tile row (a 64-byte stride).
-        const __m512i rows = _mm512_set_epi32(240, 224, 208, 192, 176, 160, 144, 128, 112, 96, 80, 64, 48, 32, 16, 0);
+        // Column j is a row of B: its 32 depths of a tile are 16 pairs, one for each tile row — a 16 × 16
+        // transpose of pairs.
         for (int kb = 0; kb < kb_count; kb++)
         {
             int d = kb * TILE_DEPTH, depth = k - d < TILE_DEPTH ? k - d : TILE_DEPTH;
-            int* tile = (int*)(block + (size_t)kb * TILE_ELEMENTS);
+            __m512i m[16];
             for (int j = 0; j < 16; j++)
             {
                 const float* src = b + (size_t)(col0 + j) * ldb + d;
                 __m256i lo = j < cols ? convert16(src, depth) : zero;
                 __m256i hi = j < cols && depth > 16 ? convert16(src + 16, depth - 16) : zero;
-                __m512i pairs = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-                _mm512_i32scatter_epi32(tile + j, rows, pairs, 4);
+                m[j] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
             }
+            transpose16x16(m);
+            uint16_t* tile = block + (size_t)kb * TILE_ELEMENTS;
+            for (int p = 0; p < 16; p++) _mm512_storeu_si512(tile + p * 32, m[p]);
         }
     }
 }
@@ -139,21 +169,32 @@ static void convert_panel(int transA, int i, int m, int k, int kp, const float* 
         }
         return;
     }
-    // op(A) = Aᵀ with A stored k × m: depths d and d + 1 are rows of A, contiguous over the panel's rows; their
-    // pairs go one to each panel row (a stride of kp bfloat16).
+    // op(A) = Aᵀ with A stored k × m: depths d and d + 1 are rows of A, contiguous over the panel's rows; 16 such
+    // pairs of rows, interleaved, are a 16 × 16 block of pairs whose transpose is 16 panel rows of 32 depths.
     const __m256i zero = _mm256_setzero_si256();
-    const __m512i stride = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-        _mm512_set1_epi32(kp / 2));
-    for (int d = 0; d < kp; d += 2)
-        for (int half = 0; half < 2; half++)
+    for (int half = 0; half < 2; half++)
+    {
+        int count = rows - 16 * half;
+        if (count <= 0)
         {
-            int count = rows - 16 * half < 0 ? 0 : rows - 16 * half;
-            const float* src = a + (size_t)d * lda + i + 16 * half;
-            __m256i x = d < k ? convert16(src, count) : zero;
-            __m256i y = d + 1 < k ? convert16(src + lda, count) : zero;
-            int* dst = (int*)(panel + (size_t)16 * half * kp) + d / 2;
-            _mm512_i32scatter_epi32(dst, stride, interleave(x, y), 4);
+            memset(panel + (size_t)16 * half * kp, 0, (size_t)16 * kp * sizeof(uint16_t));
+            continue;
         }
+        for (int d0 = 0; d0 < kp; d0 += TILE_DEPTH)
+        {
+            __m512i m[16];
+            for (int p = 0; p < 16; p++)
+            {
+                int d = d0 + 2 * p;
+                const float* src = a + (size_t)d * lda + i + 16 * half;
+                __m256i x = d < k ? convert16(src, count) : zero;
+                __m256i y = d + 1 < k ? convert16(src + lda, count) : zero;
+                m[p] = interleave(x, y);
+            }
+            transpose16x16(m);
+            for (int r = 0; r < 16; r++) _mm512_storeu_si512(panel + (size_t)(16 * half + r) * kp + d0, m[r]);
+        }
+    }
 }
 
 // C[rows × cols] = α·T + β·C from the 32 × 32 tile block T (β = 0 overwrites: NaN in C does not propagate).
