@@ -295,7 +295,7 @@ public static class BenchCommand
         var n = Opt.WithDefault("--n", "Size of the square single-precision product C = A·B (n × n × n).", 1024);
         var seconds = Opt.WithDefault("--seconds", "Timed duration per backend.", 2.0);
         var threads = Opt.WithDefault("--threads", "Threads of each backend.", Environment.ProcessorCount);
-        var cmd = new Command("gemm", "Measure the sgemm rate (GFLOP/s = 2n³ per product) of every available backend and print it as JSON.")
+        var cmd = new Command("gemm", "Measure the sgemm rate (GFLOP/s = 2n³ per product) of every available backend and print it as JSON (amx-bf16: bfloat16 products, all cores).")
             { n, seconds, threads };
         cmd.SetAction(r => CliErrors.Run(() =>
         {
@@ -317,6 +317,8 @@ public static class BenchCommand
             SetNativeThreads(native, threads);
             backends.Add(native);
         }
+        // bfloat16 products (--matmul-precision medium), on every core (TBPTT_THREADS), where the CPU has AMX.
+        if (AmxBlas.Instance is { } amx) backends.Add(amx);
         var rng = new Random(1);
         var a = new float[n * n];
         var b = new float[n * n];
