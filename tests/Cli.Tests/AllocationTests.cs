@@ -19,6 +19,7 @@ public class AllocationTests
     {
         var data = new TheoryData<string> { "managed" };
         if (NativeBlas.TryLoad("openblas") is not null) data.Add("openblas");
+        if (AmxBlas.Instance is not null) data.Add("amx-bf16"); // charlm train's --matmul-precision medium
         return data;
     }
 

@@ -43,13 +43,14 @@ public static class RunDefaults
 
     /// <summary>The character model: LSTM 2×384, embedding 64, dropout 0.1, AdamW (decoupled weight decay 0.1) peaking
     /// at 8e-3 after 100 updates of warm-up and falling along a cosine to 1e-4 at the end of the budget, clip 5, batch
-    /// 32, TBPTT(100, 100), two validation rounds per epoch over 32 columns, each warmed by the 100 characters before it (within 0.001 bits of
-    /// the loss at any width; a wider batch is no cheaper per character), the test split the same way once at the
-    /// end; adaptive K0
-    /// 50 within [10, 300], W 400, probes at most 10 % of compute. Chosen by a screening of 10-minute runs on 2 cores
-    /// for the best validation loss (docs/results/ten-minutes): 2×256 stops improving after about eight epochs
-    /// (it overfits), 2×512 sees fewer than three; 2×384 with a little dropout is between, and AdamW's decay took it
-    /// from 1.960 to 1.946 bits/char (test 2.173 to 2.149) on the same arithmetic.</summary>
+    /// 32, TBPTT(100, 100), matmul precision medium (bfloat16 products on AMX tiles where the CPU has them: twice the
+    /// training in the same time, the same loss per update), two validation rounds per epoch over 32 columns, each
+    /// warmed by the 100 characters before it (within 0.001 bits of the loss at any width; a wider batch is no cheaper
+    /// per character), the test split the same way once at the end; adaptive K0 50 within [10, 300], W 400, probes at
+    /// most 10 % of compute. Chosen by a screening of 10-minute runs on 2 cores for the best validation loss
+    /// (docs/results/ten-minutes): 2×256 stops improving after about eight epochs (it overfits), 2×512 sees fewer than
+    /// three in float32; 2×384 with a little dropout is between, and AdamW's decay took it from 1.960 to 1.946
+    /// bits/char (test 2.173 to 2.149) on the same arithmetic.</summary>
     public static RunOptions CharLm { get; } = new()
     {
         Corpus = new CorpusOptions { Batch = 32, EvalBatch = 32, EvalContext = 100 },
