@@ -31,9 +31,10 @@ public class AllocationTests
         try
         {
             Blas.Active = Blas.Resolve(backend).Backend;
-            // The last case is large enough (weight gradients of 256 × 64 × 128) for the managed GEMM to use its threads.
+            // The last two cases are large enough (weight gradients of 256 × 64 × 128, 512 × 256 × 128) for the managed
+            // GEMM, and the last for the AMX kernel, to use their threads.
             // The benchmark's trainer is the Trainer users run; the last two cases take charlm train's dropout and Adam.
-            foreach (var (hidden, batch, layers, k1, dropout, optimizer) in new[] { (24, 4, 1, 8, 0.0, "sgd"), (24, 4, 2, 5, 0.2, "adam"), (64, 16, 1, 8, 0.2, "sgd") })
+            foreach (var (hidden, batch, layers, k1, dropout, optimizer) in new[] { (24, 4, 1, 8, 0.0, "sgd"), (24, 4, 2, 5, 0.2, "adam"), (64, 16, 1, 8, 0.2, "sgd"), (128, 32, 1, 8, 0.1, "adamw") })
             {
                 var settings = new BenchCommand.CharLmSettings
                 {

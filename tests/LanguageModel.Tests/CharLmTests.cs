@@ -57,8 +57,9 @@ public class CharLmTests
         Assert.True(best < first, $"valid loss {first:F3} → {best:F3}: training kept improving after the first evaluation");
         foreach (var f in new[] { "run.json", "model.safetensors", "checkpoint.safetensors", "metrics.csv", "summary.json", "loss.svg", "k.svg", "phi-profile.svg", "relative-bias.svg" })
             Assert.True(File.Exists(Path.Combine(run, f)), f);
-        // The saved model is the best validation point and evaluates to it.
+        // The saved model is the best validation point and evaluates to it, at the run's matmul precision.
         var model = ModelCheckpoint.Load(Safetensors.Read(Path.Combine(run, "model.safetensors")));
+        using var precision = Tbptt.Numerics.Blas.UsePrecision(o.Training.MatmulPrecision);
         Assert.Equal(best, CharLmRun.Evaluate(model, corpus, "valid", o.Corpus.EvalBatch, o.Corpus.EvalContext).Loss, 1e-9);
         // The test is of that model, evaluated once at the end; the checkpoint knows it too, and rounds record no test.
         Assert.Equal(summary.TestLossAtBest, CharLmRun.Evaluate(model, corpus, "test", o.Corpus.EvalBatch, o.Corpus.EvalContext).Loss, 1e-9);

@@ -90,6 +90,8 @@ runs=(
   # round eleven by the clock: with bfloat16 products ten minutes hold twice the training, so more capacity
   "2x512-lr6e-3-dropout0.1-adamw0.1-bf16 --layers 2 --hidden 512 --dropout 0.1 --lr 0.006 --k 100 --optimizer adamw --weight-decay 0.1 --matmul-precision medium"
   "2x448-lr8e-3-dropout0.1-adamw0.1-bf16 --layers 2 --hidden 448 --dropout 0.1 --lr 0.008 --k 100 --optimizer adamw --weight-decay 0.1 --matmul-precision medium"
+  # the command by the clock once evaluation, too, ran at the run's precision (in lanes on the tiles)
+  "defaults-medium"
 )
 for line in "${runs[@]}"; do
   read -r name flags <<<"$line"

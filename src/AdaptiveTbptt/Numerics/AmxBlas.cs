@@ -30,8 +30,9 @@ internal sealed unsafe class AmxBlas : IBlasBackend
     readonly delegate* unmanaged[Cdecl]<int, int, int, int, float, float*, int, ushort*, int, int, float, float*, int, ushort*, void> gemm;
     readonly delegate* unmanaged[Cdecl]<float, ushort> toBf16;
 
-    AmxBlas(nint pack, nint product, nint round)
+    AmxBlas(nint pack, nint product, nint round, int threads)
     {
+        MaxThreads = threads;
         packB = (delegate* unmanaged[Cdecl]<int, int, int, float*, int, ushort*, int, int, void>)pack;
         gemm = (delegate* unmanaged[Cdecl]<int, int, int, int, float, float*, int, ushort*, int, int, float, float*, int, ushort*, void>)product;
         toBf16 = (delegate* unmanaged[Cdecl]<float, ushort>)round;
@@ -45,16 +46,25 @@ internal sealed unsafe class AmxBlas : IBlasBackend
 
     public string Name => "amx-bf16";
 
+    /// <summary>Threads one product is split over (the caller plus helpers): every core, or <c>TBPTT_THREADS</c>.</summary>
+    public int MaxThreads { get; }
+
+    /// <summary>The same kernel split over at most <paramref name="threads"/> threads (benchmarks).</summary>
+    public AmxBlas WithThreads(int threads) =>
+        threads == MaxThreads ? this : new AmxBlas((nint)packB, (nint)gemm, (nint)toBf16, Math.Max(1, threads));
+
     /// <summary>For <c>tbptt info</c> and benchmark output.</summary>
-    public string Describe() => $"AMX tiles, bfloat16 products with float32 sums, {BlasThreads.Count} thread{(BlasThreads.Count == 1 ? "" : "s")}";
+    public string Describe() => $"AMX tiles, bfloat16 products with float32 sums, {MaxThreads} thread{(MaxThreads == 1 ? "" : "s")}";
 
     static (AmxBlas?, string?) Load()
     {
         if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux) || RuntimeInformation.ProcessArchitecture != Architecture.X64)
             return (null, "AMX tiles need Linux on x86-64");
-        // CPUID leaf 7: EDX bit 22 is AMX-BF16, bit 24 AMX-TILE.
+        // CPUID leaf 7: EDX bit 22 is AMX-BF16, bit 24 AMX-TILE; sub-leaf 1 EAX bit 5 AVX512-BF16 (the rounding).
         var (_, _, _, edx) = X86Base.CpuId(7, 0);
         if ((edx & (1 << 22)) == 0 || (edx & (1 << 24)) == 0) return (null, "this CPU has no AMX-BF16 tiles");
+        if (!Avx512F.IsSupported || !Avx512BW.IsSupported || !Avx512F.VL.IsSupported || (X86Base.CpuId(7, 1).Eax & (1 << 5)) == 0)
+            return (null, "this CPU has AMX tiles but not the AVX-512 (F, BW, VL, BF16) the kernel rounds with");
         if (!NativeLibrary.TryLoad(LibraryName, typeof(AmxBlas).Assembly, DllImportSearchPath.AssemblyDirectory, out nint handle))
             return (null, $"{LibraryName} was not built (it needs a C compiler with AMX support when the project is built)");
         if (!NativeLibrary.TryGetExport(handle, "tbptt_amx_init", out nint init) ||
@@ -64,7 +74,7 @@ internal sealed unsafe class AmxBlas : IBlasBackend
             return (null, $"{LibraryName} lacks the kernel's entry points");
         if (((delegate* unmanaged[Cdecl]<int>)init)() != 0)
             return (null, "the operating system did not grant the AMX tile state (Linux 5.16 or later grants it)");
-        return (new AmxBlas(pack, product, round), null);
+        return (new AmxBlas(pack, product, round, BlasThreads.Count), null);
     }
 
     /// <summary>One float rounded as the kernel rounds it (to nearest even; subnormals to zero; NaN stays NaN).</summary>
@@ -134,7 +144,7 @@ internal sealed unsafe class AmxBlas : IBlasBackend
     {
         int blocks = RoundUp(n, 32) / 16; // column blocks of 16, padded to whole 32-column kernel blocks
         // Rounding and reordering cost about as much per element as 16 multiply-adds do on the tiles.
-        var s = new Split { PackB = packB, B = b, Packed = packed, N = n, K = k, Ldb = ldb, TransB = transB, Parts = Parts((long)k * n * 16, blocks) };
+        var s = new Split { PackB = packB, B = b, Packed = packed, N = n, K = k, Ldb = ldb, TransB = transB, Parts = Parts((long)k * n * 16, blocks, MaxThreads) };
         GemmThreads.Run(s.Parts, &PackPart, &s);
     }
 
@@ -150,12 +160,12 @@ internal sealed unsafe class AmxBlas : IBlasBackend
     {
         // Rows when there are enough for every part to have two 32-row panels (each part rounds its own rows of A);
         // else 32-column blocks (each part rounds all of A, a small panel at a step's shapes).
-        bool alongN = m < 64 * BlasThreads.Count;
+        bool alongN = m < 64 * MaxThreads;
         int units = alongN ? RoundUp(n, 32) / 32 : RoundUp(m, 32) / 32;
         var s = new Split
         {
             Gemm = gemm, A = a, C = c, Packed = packed, M = m, N = n, K = k, Lda = lda, Ldc = ldc, Alpha = alpha,
-            Beta = beta, TransA = transA, AlongN = alongN, Parts = Parts((long)m * n * k, units),
+            Beta = beta, TransA = transA, AlongN = alongN, Parts = Parts((long)m * n * k, units, MaxThreads),
         };
         GemmThreads.Run(s.Parts, &ProductPart, &s);
     }
@@ -170,8 +180,8 @@ internal sealed unsafe class AmxBlas : IBlasBackend
         s.Gemm(s.TransA ? 1 : 0, m0, m1, s.K, s.Alpha, s.A, s.Lda, s.Packed, n0, n1, s.Beta, s.C, s.Ldc, panel);
     }
 
-    static int Parts(long work, int units) =>
-        work < ParallelThreshold ? 1 : (int)Math.Min(BlasThreads.Count, units);
+    static int Parts(long work, int units, int threads) =>
+        work < ParallelThreshold ? 1 : Math.Min(threads, units);
 
     /// <summary>Part <paramref name="part"/> of <paramref name="parts"/> of [0, extent) in whole units.</summary>
     static (int Lo, int Hi) Range(int extent, int unit, int part, int parts)

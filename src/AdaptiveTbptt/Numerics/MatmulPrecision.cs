@@ -31,8 +31,8 @@ public sealed class PrecisionScope : IDisposable
     {
         previous = Blas.ThreadBackend;
         if (precision == MatmulPrecision.Medium && AmxBlas.Instance is { } amx) Blas.ThreadBackend = amx;
-        // Highest inside medium (evaluation inside a run, say) goes back to the process's backend; a backend the
-        // thread has for another reason (one being measured) stays.
+        // Highest inside medium goes back to the process's backend; a backend the thread has for another reason (one
+        // being measured) stays.
         else if (precision == MatmulPrecision.Highest && previous is AmxBlas) Blas.ThreadBackend = null;
         Description = description;
     }
@@ -54,14 +54,14 @@ public static partial class Blas
     /// <summary>
     /// Runs this thread's products at <paramref name="precision"/> (<see cref="MatmulPrecision"/>) until the scope is
     /// disposed: <c>medium</c> moves them to <see cref="AmxBlas"/> when this machine can run it; <c>highest</c> puts
-    /// them back on the process's backend (evaluation, which reports float32 losses whatever a run trains with).
+    /// them back on the process's backend.
     /// </summary>
     public static PrecisionScope UsePrecision(string precision)
     {
         if (!MatmulPrecision.IsKnown(precision))
             throw new ArgumentException($"matmul precision '{precision}' is not {MatmulPrecision.Names}.", nameof(precision));
         return new PrecisionScope(precision, precision == MatmulPrecision.Highest ? "matmul precision highest: float32 products"
-            : AmxBlas.Instance is not null ? "matmul precision medium: bfloat16 products with float32 sums, on AMX tiles (evaluation in float32)"
+            : AmxBlas.Instance is not null ? "matmul precision medium: bfloat16 products with float32 sums, on AMX tiles"
             : $"matmul precision medium: float32 products ({AmxBlas.Unavailable})");
     }
 }

@@ -195,6 +195,7 @@ public static class BenchCommand
         s.Validate();
         ApplyThreads(s.EffectiveThreads);
         using var precision = Blas.UsePrecision(s.Training.MatmulPrecision);
+        if (Blas.ThreadBackend is AmxBlas amxBackend) Blas.ThreadBackend = amxBackend.WithThreads(s.EffectiveThreads); // the scope restores it
         var trainer = CreateTrainer(s, out int vocabSize);
 
         // Warm-up: JIT tiering, BLAS thread start-up, first touch of every buffer.
@@ -295,7 +296,7 @@ public static class BenchCommand
         var n = Opt.WithDefault("--n", "Size of the square single-precision product C = A·B (n × n × n).", 1024);
         var seconds = Opt.WithDefault("--seconds", "Timed duration per backend.", 2.0);
         var threads = Opt.WithDefault("--threads", "Threads of each backend.", Environment.ProcessorCount);
-        var cmd = new Command("gemm", "Measure the sgemm rate (GFLOP/s = 2n³ per product) of every available backend and print it as JSON (amx-bf16: bfloat16 products, all cores).")
+        var cmd = new Command("gemm", "Measure the sgemm rate (GFLOP/s = 2n³ per product) of every available backend and print it as JSON (amx-bf16: bfloat16 products).")
             { n, seconds, threads };
         cmd.SetAction(r => CliErrors.Run(() =>
         {
@@ -317,8 +318,8 @@ public static class BenchCommand
             SetNativeThreads(native, threads);
             backends.Add(native);
         }
-        // bfloat16 products (--matmul-precision medium), on every core (TBPTT_THREADS), where the CPU has AMX.
-        if (AmxBlas.Instance is { } amx) backends.Add(amx);
+        // bfloat16 products (--matmul-precision medium), where the CPU has AMX.
+        if (AmxBlas.Instance is { } amx) backends.Add(amx.WithThreads(threads));
         var rng = new Random(1);
         var a = new float[n * n];
         var b = new float[n * n];

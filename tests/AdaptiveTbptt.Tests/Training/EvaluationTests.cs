@@ -112,6 +112,20 @@ public class EvaluationTests
         EverySplitGives(expected, model, [valid, test], 5, 2, 3);
     }
 
+    /// <summary>The same at matmul precision medium: on AMX tiles a row's sums do not depend on the other rows of its
+    /// product either, so lanes and the table change no bit there too (float32 where the CPU has no tiles).</summary>
+    [Fact]
+    public void LanesChangeNoNumberAtMediumPrecisionEither()
+    {
+        using var medium = Numerics.Blas.UsePrecision(Numerics.MatmulPrecision.Medium);
+        var (model, valid, test) = ModelAndSplits(Tokens(CellKind.Lstm, 2) with { HiddenSize = 160, EmbedSize = 64, InputSize = 65, OutputSize = 65 },
+            9, (26, 13), (7, 9));
+        var expected = new Evaluator(model, [valid, test], 5, lanes: 1, tokenTable: false).MeanLosses();
+        EverySplitGives(expected, model, [valid, test], 5, 2, 3);
+        if (Numerics.AmxBlas.Instance is { } amx) // on the tiles the evaluator chooses lanes, as on the managed kernel
+            Assert.Equal(Math.Min(amx.MaxThreads, 33 / Evaluator.MinLaneColumns), new Evaluator(model, [valid, test], 5).Lanes);
+    }
+
     /// <summary>A model and two random token streams of (columns, rows) each, for the evaluator.</summary>
     private static (SequenceModel<float> Model, TokenStream Valid, TokenStream Test) ModelAndSplits(ModelConfig config, int seed,
         (int Columns, int Rows) valid, (int Columns, int Rows) test) =>
