@@ -32,6 +32,32 @@ public class CharLmCommandTests
         }
     }
 
+    /// <summary>charlm train computes at matmul precision medium unless told otherwise, records it in run.json and says
+    /// what it runs on; charlm eval follows the run.json beside a model, so it reproduces the run's loss; a precision
+    /// that is neither name is bad input on both.</summary>
+    [Fact]
+    public void TheMatmulPrecisionIsTheRunsAndEvalFollowsIt()
+    {
+        string dir = TempDir(), corpus = Corpus(dir);
+        foreach (var precision in new[] { "medium", "highest" })
+        {
+            string output = Path.Combine(dir, precision);
+            string[] flags = precision == "medium" ? [] : ["--matmul-precision", precision];
+            var train = Run(["charlm", "train", "--corpus", corpus, "--out", output, .. TinyModel, .. flags]);
+            Assert.True(train.ExitCode == 0, train.Err);
+            Assert.Contains($"matmul precision {precision}", train.Out);
+            using var run = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "run.json")));
+            Assert.Equal(precision, run.RootElement.GetProperty("training").GetProperty("matmulPrecision").GetString());
+            using var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "summary.json")));
+            double best = summary.RootElement.GetProperty("bestValidLoss").GetDouble();
+            var eval = Run("charlm", "eval", "--model", Path.Combine(output, "model.safetensors"), "--corpus", corpus, "--split", "valid");
+            Assert.True(eval.ExitCode == 0, eval.Err);
+            Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"loss {best:F4} nats/char"), eval.Out);
+        }
+        AssertOneLineError(Run(["charlm", "train", "--corpus", corpus, "--out", Path.Combine(dir, "low"), .. TinyModel, "--matmul-precision", "low"]), "--matmul-precision");
+        AssertOneLineError(Run("charlm", "eval", "--model", Path.Combine(dir, "medium", "model.safetensors"), "--corpus", corpus, "--matmul-precision", "low"), "--matmul-precision");
+    }
+
     [Fact]
     public void TrainEvalAndSampleFromTheCommandLine()
     {
