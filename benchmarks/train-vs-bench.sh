@@ -5,9 +5,10 @@
 # a run this short evaluates once, at its end. Medians of --reps pairs, with the machine, the date and the load.
 #
 #   benchmarks/train-vs-bench.sh [--reps 3] [--seconds 60] [--minutes 1.5] [--hidden 512] [--layers 2] [--k 100]
+#                                [--matmul-precision highest|medium]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-reps=3 seconds=60 minutes=1.5 hidden=512 layers=2 k=100
+reps=3 seconds=60 minutes=1.5 hidden=512 layers=2 k=100 precision=highest
 while [[ $# -gt 0 ]]; do
   case $1 in
     --reps) reps=$2; shift 2 ;;
@@ -16,7 +17,8 @@ while [[ $# -gt 0 ]]; do
     --hidden) hidden=$2; shift 2 ;;
     --layers) layers=$2; shift 2 ;;
     --k) k=$2; shift 2 ;;
-    *) echo "usage: $0 [--reps N] [--seconds S] [--minutes M] [--hidden H] [--layers L] [--k K]" >&2; exit 2 ;;
+    --matmul-precision) precision=$2; shift 2 ;;
+    *) echo "usage: $0 [--reps N] [--seconds S] [--minutes M] [--hidden H] [--layers L] [--k K] [--matmul-precision P]" >&2; exit 2 ;;
   esac
 done
 corpus=datasets/tinyshakespeare/input.txt
@@ -27,14 +29,14 @@ trap 'rm -rf "$work"' EXIT
 
 bench() {
   "${tbptt[@]}" bench charlm --corpus "$corpus" --hidden "$hidden" --layers "$layers" --k "$k" --batch 32 --embed 64 \
-    --dropout 0.1 --optimizer adam --lr 0.002 --clip 5 --seconds "$seconds" \
+    --dropout 0.1 --optimizer adam --lr 0.002 --clip 5 --matmul-precision "$precision" --seconds "$seconds" \
     | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["charsPerSecond"]))'
 }
 train() {
   local dir
   dir=$(mktemp -d -p "$work")
   "${tbptt[@]}" charlm train --corpus "$corpus" --hidden "$hidden" --layers "$layers" --k "$k" --batch 32 --embed 64 \
-    --dropout 0.1 --optimizer adam --minutes "$minutes" --out "$dir" >/dev/null 2>&1
+    --dropout 0.1 --optimizer adam --matmul-precision "$precision" --minutes "$minutes" --out "$dir" >/dev/null 2>&1
   python3 - "$dir/summary.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
@@ -53,7 +55,7 @@ done
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 ma=$(median "${a[@]}") mb=$(median "${b[@]}")
 cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
-echo "LSTM ${layers}×${hidden}, TBPTT($k, $k), dropout 0.1, Adam, batch 32; $(nproc) cores ($cpu), $(date -u +%Y-%m-%dT%H:%MZ), BLAS $TBPTT_BLAS, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "LSTM ${layers}×${hidden}, TBPTT($k, $k), dropout 0.1, Adam, batch 32, matmul precision $precision; $(nproc) cores ($cpu), $(date -u +%Y-%m-%dT%H:%MZ), BLAS $TBPTT_BLAS, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "| | chars/s (median of $reps) | runs |"
 echo "|---|--:|---|"
 echo "| bench charlm | $ma | ${a[*]} |"
