@@ -62,8 +62,8 @@ internal sealed class Evaluator
     private readonly double[] _columnLoss;      // [ΣB]
     private readonly long[] _scored;            // per stream: targets that count (not −1)
 
-    /// <param name="lanes">Column lanes run in parallel: 0 chooses (one per managed GEMM thread, at least
-    /// <see cref="MinLaneColumns"/> columns each; one on a native BLAS, which threads its own products). Another
+    /// <param name="lanes">Column lanes run in parallel: 0 chooses (one per GEMM thread of the managed kernel or the AMX
+    /// tiles, at least <see cref="MinLaneColumns"/> columns each; one on a native BLAS, which threads its own products). Another
     /// count is taken as it is, up to one lane per column (tests and benchmarks: the thread team grows to it).</param>
     /// <param name="tokenTable">Look the first layer's input projections up (the default; false projects every chunk).</param>
     public Evaluator(SequenceModel<float> model, IReadOnlyList<TokenStream> streams, int chunk, int lanes = 0, bool tokenTable = true)
@@ -83,7 +83,7 @@ internal sealed class Evaluator
             lanes = Numerics.Blas.Active switch
             {
                 Numerics.ManagedBlas m => Math.Min(m.MaxThreads, _width / MinLaneColumns),
-                Numerics.AmxBlas a => Math.Min(a.MaxThreads, _width / MinLaneColumns), // 0.18 of training per character against 0.31 in one lane
+                Numerics.AmxBlas a => Math.Min(a.MaxThreads, _width / MinLaneColumns), // 0.22 of training per character against 0.31 in one lane
                 _ => 1, // a native BLAS threads its own products
             };
         lanes = Math.Clamp(lanes, 1, _width);
@@ -117,8 +117,8 @@ internal sealed class Evaluator
     /// <summary>Whether the first layer's input projections are looked up (the result does not depend on it).</summary>
     public bool UsesTokenTable => _table.Length > 0;
 
-    /// <summary>Mean cross-entropy per scored token of each stream at the model's current parameters, on the backend
-    /// of the thread that built the evaluator (a run's matmul precision included).</summary>
+    /// <summary>Mean cross-entropy per scored token of each stream at the model's current parameters, on the calling
+    /// thread's backend (a run's matmul precision included; the lane count was fixed at construction).</summary>
     public unsafe double[] MeanLosses()
     {
         using var flush = Numerics.Denormals.FlushToZero();

@@ -84,8 +84,8 @@ public static class RunExecutor
         var meta = new Dictionary<string, string> { [OptionsKey] = o.ToJson(), [BlasKey] = Numerics.Blas.Active.Name };
         if (checkpoint?.Metadata.GetValueOrDefault(BlasKey) is { } was && was != Numerics.Blas.Active.Name)
             log.WriteLine($"warning: this run was computed with the {was} backend and continues with {Numerics.Blas.Active.Name}: "
-                + $"its numbers will not match an uninterrupted run exactly ("
-                + (was == "amx-bf16" ? "its matmul precision needs a CPU with AMX tiles to keep them)" : $"set TBPTT_BLAS={was} to keep them)"));
+                + "its numbers will not match an uninterrupted run exactly (resume where it ran: the same TBPTT_BLAS, and "
+                + "AMX tiles for --matmul-precision medium)");
         if (data.Symbols is not null) meta[VocabKey] = data.Symbols;
         double bestSaved = trainer.BestValidLoss;
         bool bestQueued = false;

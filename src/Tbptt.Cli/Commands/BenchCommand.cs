@@ -267,6 +267,9 @@ public static class BenchCommand
             case ManagedBlas m when m.MaxThreads != threads:
                 Blas.Active = new ManagedBlas(new ManagedBlasOptions { MaxThreads = threads });
                 break;
+            case AmxBlas a when a.MaxThreads != threads: // TBPTT_BLAS=amx-bf16
+                Blas.Active = a.WithThreads(threads);
+                break;
             case NativeBlas n:
                 if (!SetNativeThreads(n, threads) && threads != Environment.ProcessorCount)
                     throw new UserInputException($"{n.Name} exports no thread-count setter; cannot use --threads {threads}.");

@@ -44,7 +44,7 @@ public static class CharLmCommand
         var d = RunDefaults.CharLm.Corpus!;
         var batch = Opt.Optional<int?>("--batch", $"Columns evaluated in parallel, the state carried within each (default: the run.json beside the model, as its run evaluated; else {d.EvalBatch}).");
         var context = Opt.Optional<int?>("--context", $"Unscored characters before each column after the first, to warm its state (default: the run.json beside the model; else {d.EvalContext}).");
-        var precision = Opt.Optional<string>("--matmul-precision", "highest (float32 products) or medium (bfloat16 products on AMX tiles where the CPU has them) (default: the run.json beside the model, as its run evaluated; else highest).");
+        var precision = Opt.Optional<string>("--matmul-precision", "highest (float32 products) or medium (bfloat16 products on AMX tiles where the CPU has them) (default: the run.json beside the model, its run's precision; else highest).");
         var cmd = new Command("eval", "Loss, bits per character and perplexity of a model on a corpus split.") { model, corpus, split, batch, context, precision };
         cmd.SetAction(r => CliErrors.Run(() =>
         {
