@@ -39,6 +39,12 @@ public static class Opt
         _ => throw new UserInputException($"--on-nonfinite: '{text}' is not one of stop, skip."),
     };
 
+    /// <summary>--matmul-precision's help, for every command that takes it.</summary>
+    public const string MatmulPrecisionHelp = "Float32 matrix products, as PyTorch's set_float32_matmul_precision: highest (float32) or medium (operands rounded to bfloat16, float32 sums, on AMX tiles where the CPU has them; float32 elsewhere).";
+
+    public static string ParseMatmulPrecision(string text) => text.ToLowerInvariant() is var p && Tbptt.Numerics.MatmulPrecision.IsKnown(p) ? p
+        : throw new UserInputException($"--matmul-precision: '{text}' is not {Tbptt.Numerics.MatmulPrecision.Names}.");
+
     public static string[] Split(string text) =>
         text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

@@ -47,18 +47,8 @@ static void configure(void)
     configured = 1;
 }
 
-// float32 → bfloat16 as VCVTNEPS2BF16 does it: round to nearest even; a NaN stays a (quiet) NaN rather than
-// rounding into infinity; a subnormal becomes a zero of its sign (the tile unit reads bfloat16 subnormals as zero too).
-static inline uint16_t to_bf16(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
-    if ((u & 0x7f800000u) == 0) return (uint16_t)((u >> 16) & 0x8000u);
-    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-
-// 16 floats (the first `count`, zeros after) → 16 bfloat16, the same rounding as to_bf16.
+// 16 floats (the first `count`, zeros after) → 16 bfloat16 by VCVTNEPS2BF16: round to nearest even, a NaN stays a
+// (quiet) NaN, a subnormal becomes a zero of its sign (the tile unit reads bfloat16 subnormals as zero too).
 static inline __m256i convert16(const float* src, int count)
 {
     __m512 v = _mm512_maskz_loadu_ps((__mmask16)(count >= 16 ? 0xffff : count <= 0 ? 0 : (1u << count) - 1u), src);
@@ -66,12 +56,6 @@ static inline __m256i convert16(const float* src, int count)
 }
 
 static inline int round_up(int x, int to) { return (x + to - 1) / to * to; }
-
-// Elements of a packed op(B) (k × n): depth padded to 32, width to 32 (the kernel's column block).
-size_t tbptt_amx_packed_elements(int k, int n)
-{
-    return (size_t)round_up(k, TILE_DEPTH) * (size_t)round_up(n, 32);
-}
 
 // Two runs of 16 bfloat16 interleaved element by element: (x0, y0, x1, y1, …) — 16 pairs, one per 32-bit lane.
 static inline __m512i interleave(__m256i x, __m256i y)
@@ -112,7 +96,8 @@ static inline void transpose16x16(__m512i m[16])
 // Packs column blocks [nb0, nb1) (of 16 columns) of op(B) (k × n), where B is stored k × n (transB = 0) or n × k
 // (transB = 1) with leading dimension ldb. Column block nb is a run of ceil(k/32) tiles; tile (nb, kb) row p holds,
 // for each of its 16 columns j, the pair (op(B)[32kb + 2p][16nb + j], op(B)[32kb + 2p + 1][16nb + j]) — the pair
-// layout TDPBF16PS reads. Depths ≥ k and columns ≥ n are zeros.
+// layout TDPBF16PS reads. Depths ≥ k and columns ≥ n are zeros, so the buffer holds round_up(k, 32) · round_up(n, 32)
+// elements (AmxBlas.PackedLength sizes it).
 void tbptt_amx_pack_b(int transB, int k, int n, const float* b, int ldb, uint16_t* packed, int nb0, int nb1)
 {
     int kb_count = round_up(k, TILE_DEPTH) / TILE_DEPTH;
@@ -268,6 +253,3 @@ void tbptt_amx_gemm(int transA, int m0, int m1, int k, float alpha, const float*
         }
     }
 }
-
-// One element's rounding, for the tests that hold the vector conversion to the scalar rule.
-uint16_t tbptt_amx_to_bf16(float f) { return to_bf16(f); }

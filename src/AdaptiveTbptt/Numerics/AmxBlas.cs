@@ -28,14 +28,12 @@ internal sealed unsafe class AmxBlas : IBlasBackend
 
     readonly delegate* unmanaged[Cdecl]<int, int, int, float*, int, ushort*, int, int, void> packB;
     readonly delegate* unmanaged[Cdecl]<int, int, int, int, float, float*, int, ushort*, int, int, float, float*, int, ushort*, void> gemm;
-    readonly delegate* unmanaged[Cdecl]<float, ushort> toBf16;
 
-    AmxBlas(nint pack, nint product, nint round, int threads)
+    AmxBlas(nint pack, nint product, int threads)
     {
         MaxThreads = threads;
         packB = (delegate* unmanaged[Cdecl]<int, int, int, float*, int, ushort*, int, int, void>)pack;
         gemm = (delegate* unmanaged[Cdecl]<int, int, int, int, float, float*, int, ushort*, int, int, float, float*, int, ushort*, void>)product;
-        toBf16 = (delegate* unmanaged[Cdecl]<float, ushort>)round;
     }
 
     /// <summary>The backend, or null on a machine that cannot run it (see <see cref="Unavailable"/>).</summary>
@@ -51,7 +49,7 @@ internal sealed unsafe class AmxBlas : IBlasBackend
 
     /// <summary>The same kernel split over at most <paramref name="threads"/> threads (benchmarks).</summary>
     public AmxBlas WithThreads(int threads) =>
-        threads == MaxThreads ? this : new AmxBlas((nint)packB, (nint)gemm, (nint)toBf16, Math.Max(1, threads));
+        threads == MaxThreads ? this : new AmxBlas((nint)packB, (nint)gemm, Math.Max(1, threads));
 
     /// <summary>For <c>tbptt info</c> and benchmark output.</summary>
     public string Describe() => $"AMX tiles, bfloat16 products with float32 sums, {MaxThreads} thread{(MaxThreads == 1 ? "" : "s")}";
@@ -69,16 +67,12 @@ internal sealed unsafe class AmxBlas : IBlasBackend
             return (null, $"{LibraryName} was not built (it needs a C compiler with AMX support when the project is built)");
         if (!NativeLibrary.TryGetExport(handle, "tbptt_amx_init", out nint init) ||
             !NativeLibrary.TryGetExport(handle, "tbptt_amx_pack_b", out nint pack) ||
-            !NativeLibrary.TryGetExport(handle, "tbptt_amx_gemm", out nint product) ||
-            !NativeLibrary.TryGetExport(handle, "tbptt_amx_to_bf16", out nint round))
+            !NativeLibrary.TryGetExport(handle, "tbptt_amx_gemm", out nint product))
             return (null, $"{LibraryName} lacks the kernel's entry points");
         if (((delegate* unmanaged[Cdecl]<int>)init)() != 0)
             return (null, "the operating system did not grant the AMX tile state (Linux 5.16 or later grants it)");
-        return (new AmxBlas(pack, product, round, BlasThreads.Count), null);
+        return (new AmxBlas(pack, product, BlasThreads.Count), null);
     }
-
-    /// <summary>One float rounded as the kernel rounds it (to nearest even; subnormals to zero; NaN stays NaN).</summary>
-    public float RoundToBfloat16(float x) => BitConverter.Int32BitsToSingle(toBf16(x) << 16);
 
     static int RoundUp(int x, int to) => (x + to - 1) / to * to;
 

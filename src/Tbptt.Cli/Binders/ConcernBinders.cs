@@ -86,8 +86,7 @@ public sealed class TrainingBinder
         _beta2 = Opt.WithDefault("--beta2", "Adam's and AdamW's β2 (PyTorch's betas[1]), in [0, 1).", d.Beta2);
         _weightDecay = Opt.Optional<double?>("--weight-decay", Invariant($"Weight decay λ: an L2 penalty on the gradient (sgd, adam), or decoupled (adamw: every weight × (1 − lr·λ) per update). Default: {RunDefaults.WeightDecay("sgd", d)} for sgd, {RunDefaults.WeightDecay("adam", d)} for adam, {RunDefaults.WeightDecay("adamw", d)} for adamw."));
         _clip = Opt.WithDefault("--clip", "Global gradient-norm clip (0: off).", d.Clip);
-        _precision = Opt.WithDefault("--matmul-precision", "Float32 matrix products, as PyTorch's set_float32_matmul_precision: highest (float32) or medium (operands rounded to bfloat16, float32 sums, on AMX tiles where the CPU has them; float32 elsewhere).",
-            d.MatmulPrecision);
+        _precision = Opt.WithDefault("--matmul-precision", Opt.MatmulPrecisionHelp, d.MatmulPrecision);
         _clipOn = Opt.WithDefault("--clip-on", "What --clip bounds: sum (the window's summed loss: clip/K on the per-step mean, as the paper's code) or mean.",
             d.ClipSummedLoss ? "sum" : "mean");
         _epochs = d.Epochs == RunDefaults.UnlimitedEpochs
@@ -131,8 +130,7 @@ public sealed class TrainingBinder
                 "sum" => true, "mean" => false,
                 var x => throw new UserInputException($"--clip-on: '{x}' is not one of sum, mean."),
             },
-            MatmulPrecision = r.GetValue(_precision)!.ToLowerInvariant() is var p && Numerics.MatmulPrecision.IsKnown(p) ? p
-                : throw new UserInputException($"--matmul-precision: '{r.GetValue(_precision)}' is not one of highest, medium."),
+            MatmulPrecision = Opt.ParseMatmulPrecision(r.GetValue(_precision)!),
             Seed = _seed is null ? _d.Seed : r.GetValue(_seed),
         };
         if (_updateOnly)

@@ -44,7 +44,7 @@ public static class CharLmCommand
         var d = RunDefaults.CharLm.Corpus!;
         var batch = Opt.Optional<int?>("--batch", $"Columns evaluated in parallel, the state carried within each (default: the run.json beside the model, as its run evaluated; else {d.EvalBatch}).");
         var context = Opt.Optional<int?>("--context", $"Unscored characters before each column after the first, to warm its state (default: the run.json beside the model; else {d.EvalContext}).");
-        var precision = Opt.Optional<string>("--matmul-precision", "highest (float32 products) or medium (bfloat16 products on AMX tiles where the CPU has them) (default: the run.json beside the model, its run's precision; else highest).");
+        var precision = Opt.Optional<string>("--matmul-precision", Opt.MatmulPrecisionHelp + " Default: the run.json beside the model, its run's precision; else highest.");
         var cmd = new Command("eval", "Loss, bits per character and perplexity of a model on a corpus split.") { model, corpus, split, batch, context, precision };
         cmd.SetAction(r => CliErrors.Run(() =>
         {
@@ -58,10 +58,9 @@ public static class CharLmCommand
             var run = (r.GetValue(batch) is null || r.GetValue(context) is null || r.GetValue(precision) is null) && File.Exists(runJson)
                 ? RunOptions.Load(runJson) : null;
             int columns = r.GetValue(batch) ?? run?.Corpus?.EvalBatch ?? d.EvalBatch, warm = r.GetValue(context) ?? run?.Corpus?.EvalContext ?? d.EvalContext;
-            string products = r.GetValue(precision)?.ToLowerInvariant() ?? run?.Training.MatmulPrecision ?? MatmulPrecision.Highest;
+            string products = r.GetValue(precision) is { } given ? Opt.ParseMatmulPrecision(given) : run?.Training.MatmulPrecision ?? MatmulPrecision.Highest;
             if (columns < 1) throw new UserInputException($"--batch: {columns} must be at least 1.");
             if (warm < 0) throw new UserInputException($"--context: {warm} must be at least 0.");
-            if (!MatmulPrecision.IsKnown(products)) throw new UserInputException($"--matmul-precision: '{products}' is not one of highest, medium.");
             using var scope = Blas.UsePrecision(products);
             var (loss, chars, unknown) = CharLmRun.Evaluate(m, c, s, columns, warm);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
